@@ -328,6 +328,43 @@ class Case(BaseModel):
     def for_org(cls, org):
         return cls.select().where(cls.organisation == org)
 
+    # -- The escalation predicates. Counts, the claimable list and the claim query all use these,
+    # -- so they cannot drift apart.
+
+    @classmethod
+    def is_open_expr(cls):
+        return cls.status.in_(("open", "waiting"))
+
+    @classmethod
+    def claim_live_expr(cls, now):
+        """Escalated and held by a claim that has not lapsed."""
+        return cls.claimed_by.is_null(False) & (cls.claim_expires_at > now)
+
+    @classmethod
+    def claimable_expr(cls, now):
+        """Escalated, open, and unclaimed or with a lapsed claim."""
+        return (cls.inbox.is_null(False) & cls.is_open_expr()
+                & (cls.claimed_by.is_null() | (cls.claim_expires_at <= now)))
+
+    @classmethod
+    def waiting_in(cls, inbox, now):
+        """The claimable cases of an inbox, in claim order: needs-response first, then priority,
+        then oldest."""
+        return (cls.select().where((cls.inbox == inbox) & cls.claimable_expr(now))
+                .order_by((cls.reply_status != "needs_response"), cls.priority.desc(),
+                          cls.waiting_since, cls.id))
+
+    def route(self, now):
+        """Where the case lives and who holds it: ("inbox_claimed", member), ("inbox", inbox),
+        ("agent", member) or ("pool", queue)."""
+        if self.inbox_id is not None:
+            if self.is_claimed(now):
+                return ("inbox_claimed", self.claimed_by)
+            return ("inbox", self.inbox)
+        if self.assignee_id is not None:
+            return ("agent", self.assignee)
+        return ("pool", self.queue)
+
     @classmethod
     def reply_queue_of(cls, member):
         """Cases with this agent, not escalated, whose contact waits for a reply: oldest first."""
