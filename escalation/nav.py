@@ -78,3 +78,24 @@ def has_endpoint(name):
 def init_app(app):
     app.add_template_global(nav_links)
     app.add_template_global(has_endpoint)
+
+
+# Row annotators: a list page asks every registered annotator once per page (never per row), with
+# the ids shown, for extra badges: ``fn(case_ids, member, now) -> {case_id: [badge, ...]}`` where
+# a badge is ``{"label": str, "kind": "escalated" | "overdue" | ..., "title": str | None}``.
+_annotators: dict[str, dict[str, Callable]] = {}
+
+
+def register_annotator(page, name, fn):
+    _annotators.setdefault(page, {})[name] = fn
+
+
+def annotations_for(page, ids, member, now):
+    badges: dict[int, list] = {}
+    ids = list(ids)
+    if not ids:
+        return badges
+    for name in sorted(_annotators.get(page, {})):
+        for case_id, found in (_annotators[page][name](ids, member, now) or {}).items():
+            badges.setdefault(case_id, []).extend(found)
+    return badges

@@ -83,3 +83,10 @@ def require(allowed: bool):
     """403 unless ``allowed``."""
     if not allowed:
         abort(403)
+
+
+def in_agent_view() -> bool:
+    """Owners, admins and supervisors can switch to the agent's view of the app and back
+    (the inboxes area sets this); pages then show only what an agent sees."""
+    from flask import session
+    return bool(session.get("agent_view"))
