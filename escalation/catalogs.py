@@ -59,10 +59,16 @@ def extract_catalog():
                 "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
     catalog = Catalog(project="Eskalera", version="0.1", msgid_bugs_address=None,
                       copyright_holder="Eskalera developers", charset="utf-8")
+    skipped = {".venv", "tests", "bench", "build", "node_modules", "instance", "translations", "static"}
+
+    def directory_filter(dirpath):
+        # Babel skips folders starting with "_" by default; our partials live in such folders.
+        name = Path(dirpath).name
+        return not name.startswith(".") and name not in skipped and name != "__pycache__"
+
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=keywords, strip_comment_tags=True):
-        if filename.startswith((".venv", "tests", "bench", "build")):
-            continue
+            str(ROOT), method_map, options_map, keywords=keywords, strip_comment_tags=True,
+            directory_filter=directory_filter):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
