@@ -112,6 +112,12 @@ def seed(now=None) -> str:
                 Message.create(organisation=org, case=case, kind="in", contact=case.requester,
                                body="Hej! " + case.subject + ". Kan ni hjälpa mig?",
                                created_at=opened)
+                if assignee is not None and index % 4 == 1:
+                    from .cases.demo import add_conversation
+                    add_conversation(case, assignee, opened, now)
                 created += 1
+        # The service catalog: Hantering → Eskalering, its path through the demo's inboxes.
+        from .escalations.service import ensure_default_catalog
+        ensure_default_catalog(org, now=now)
     return (f"Demo organisation '{org.name}': {len(members)} members, {len(queues)} queues, "
             f"{created} new cases.")

@@ -1,0 +1,54 @@
+"""The handoff area on shared pages (registered with ``escalation.nav``):
+
+- on the case page: the case's work session (progress, photos, who works it), its live code for
+  the issuer, and the way to the session, the escalate choices and the routing directory;
+- on every member's landing page: "Enter a handoff code", notices of codes taken over, and for
+  admins a notice while redemption is paused.
+
+Each context returns ``{"handoff_panel": {...}}`` so the templates read the same variable however
+the page passes panel variables in.
+"""
+from flask_babel import lazy_gettext as _l
+
+from .. import nav
+from . import permissions, service, worksession
+from .forms import ActionForm, CodeForm
+from .models import HandoffCode, WorkSession
+
+
+def case_context(member, case, now):
+    if case is None or not permissions.may_view_case(member, case):
+        return None
+    sessions = list(WorkSession.of_case(case))
+    current = next((s for s in reversed(sessions) if s.is_open), None)
+    shown = current or (sessions[-1] if sessions else None)
+    done, total = worksession.progress(shown) if shown else (0, 0)
+    photos = worksession.photo_counts([shown.id]).get(shown.id, 0) if shown else 0
+    live_code = (HandoffCode.select().where((HandoffCode.case == case.id)
+                                            & HandoffCode.live_expr(now)
+                                            & (HandoffCode.issued_by == member.id)).first())
+    return {"handoff_panel": {
+        "case": case, "session": shown, "sessions": len(sessions), "done": done, "total": total,
+        "percent": round(100 * done / total) if total else 0, "photos": photos,
+        "work": permissions.may_work_case(member, case), "live_code": live_code, "now": now,
+    }}
+
+
+def landing_context(member, _obj, now):
+    lead = permissions.may_curate(member)
+    paused_until = service.paused_until(member.organisation_id, now) if lead else None
+    return {"handoff_panel": {
+        "form": CodeForm(formdata=None), "notices": service.notices_for(member),
+        "paused_until": paused_until, "action_form": ActionForm(formdata=None), "now": now,
+    }}
+
+
+def register():
+    nav.register_panel("case", "handoff", "handoff/_case_panel.html", context=case_context,
+                       order=40)
+    nav.register_panel("landing", "handoff", "handoff/_landing_panel.html",
+                       context=landing_context, order=20)
+    nav.register_nav("handoff.directory", _l("Routing directory"),
+                     visible=permissions.may_use_directory, order=60)
+    nav.register_nav("handoff.admin_checklists", _l("Checklists"),
+                     visible=permissions.may_curate, order=85)
