@@ -13,6 +13,7 @@ from peewee import (
     CharField,
     DateTimeField,
     ForeignKeyField,
+    JOIN,
     IntegerField,
     TextField,
     fn,
@@ -369,7 +370,7 @@ class Case(BaseModel):
     def reply_queue_of(cls, member):
         """Cases with this agent, not escalated, whose contact waits for a reply: oldest first."""
         return (cls.select(cls, Contact, Queue)
-                .join(Contact, on=(cls.requester == Contact.id), join_type="LEFT OUTER")
+                .join(Contact, on=(cls.requester == Contact.id), join_type=JOIN.LEFT_OUTER)
                 .switch(cls).join(Queue)
                 .where((cls.organisation == member.organisation_id)
                        & (cls.assignee == member.id)

@@ -176,3 +176,17 @@ def test_cannot_switch_into_someone_elses_membership(client, agent, outsider, lo
     assert response.status_code == 404
     with client.session_transaction() as session:
         assert session["_user_id"].startswith(f"{agent.id}.")
+
+
+def test_htmx_sign_in_success_navigates_the_whole_page(client, agent):
+    response = client.post("/auth/login", data={"email": agent.user.email, "password": PASSWORD},
+                           htmx=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"].endswith("/")
+
+
+def test_fields_are_marked_invalid_only_when_in_error(client, agent):
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "aria-invalid" not in page and "None" not in page
+    failed = client.post("/auth/login", data={"email": "", "password": "x"}).get_data(as_text=True)
+    assert 'aria-invalid="true"' in failed and 'aria-describedby="email-error"' in failed

@@ -5,7 +5,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..clock import utcnow
 from ..errors import Invalid, Throttled
 from ..models import Member
-from ..web import render_page_or_partial, safe_next, see_other
+from htmx_flask import make_response
+
+from ..web import render_page_or_partial, safe_next, see_other, wants_partial
 from . import service
 from .forms import LoginForm, PasswordForm, PreferencesForm
 
@@ -41,7 +43,10 @@ def login():
         # 422 either way, so htmx swaps the form in place; the password is never echoed back.
         return render_page_or_partial("auth/login.html", "auth/_login_form.html", form=form, status=422)
     _start_session(service.default_membership(user))
-    return redirect(safe_next(form.next.data, url_for("cases.landing")), 303)
+    target = safe_next(form.next.data, url_for("cases.landing"))
+    if wants_partial():  # an htmx form: navigate the whole page, not the swapped region
+        return make_response("", 200, redirect=target)
+    return redirect(target, 303)
 
 
 @bp.post("/logout")

@@ -151,11 +151,8 @@ def _restore_sqlite(url: str, snapshot: Path) -> None:
 
 
 def _truncate_postgres(url: str, tables: list[str]) -> None:
-    db = open_database(url)
-    with db.connection_context():
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        db.execute_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-    db.close()
+    from tests.conftest import empty_postgres_database
+    empty_postgres_database(url, tables)
 
 
 # ------------------------------------------------------------------------------------------------
