@@ -68,8 +68,18 @@ Sign in with any of these (password: eskalera-demo):
   emma@demo.eskalera.se    agent       (English)
 Stop with Ctrl+C.
 """, flush=True)
-    os.execve(str(BIN / "gunicorn"), [str(BIN / "gunicorn"), "--workers", os.environ.get("WORKERS", "3"),
-              "--bind", f"{host}:{port}", "--access-logfile", "-", "app:app"], env)
+    # The SLA sweep (breach ladder, auto-close, pending mail) every minute, beside the web server.
+    sweeper = subprocess.Popen([str(PY), "-m", "flask", "--app", "app", "sla", "sweep", "--every", "60"],
+                               cwd=ROOT, env=env)
+    try:
+        subprocess.run([str(BIN / "gunicorn"), "--workers", os.environ.get("WORKERS", "3"),
+                        "--bind", f"{host}:{port}", "--access-logfile", "-", "app:app"],
+                       cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sweeper.terminate()
+        sweeper.wait(timeout=10)
 
 
 def test(argv):

@@ -56,7 +56,18 @@ def locale_code():
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def _escape_lazy_strings():
+    """Flask-Babel's LazyString declares itself safe HTML (``__html__`` returns the text as is),
+    so a lazy message carrying user input would reach the page unescaped. Our lazy messages are
+    plain text: escape them like any other string."""
+    from flask_babel.speaklater import LazyString
+    from markupsafe import escape
+
+    LazyString.__html__ = lambda self: str(escape(str(self)))
+
+
 def init_app(app):
+    _escape_lazy_strings()
     app.add_template_filter(when, "when")
     app.add_template_filter(ago, "ago")
     app.add_template_global(locale_code)

@@ -98,3 +98,13 @@ def test_dates_are_formatted_for_the_locale(app):
             assert ago(datetime(2026, 11, 2, 8, 27), now=moment) == "för 3 minuter sedan"
         with force_locale("en"):
             assert ago(datetime(2026, 11, 2, 8, 27), now=moment) == "3 minutes ago"
+
+
+def test_lazy_messages_with_user_input_are_escaped_in_templates(app):
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    with app.test_request_context():
+        message = lazy_gettext("You are now working in %(org)s.", org="<script>alert(1)</script>")
+        html = render_template_string("{{ message }}", message=message)
+    assert "<script>" not in html and "&lt;script&gt;" in html

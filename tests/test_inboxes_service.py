@@ -12,11 +12,7 @@ from .factories_inboxes import later, make_agent_case, make_escalated
 
 
 def reply_queue(member):
-    """The agent's reply queue as the app shows it (the cases area's query; see the report on
-    ``Case.reply_queue_of``'s join)."""
-    from escalation.cases import service as cases
-    query = getattr(cases, "reply_queue_of", Case.reply_queue_of)(member)
-    return [case.id for case in query]
+    return [case.id for case in Case.reply_queue_of(member)]
 
 
 def events(case, prefix="escalation."):
@@ -523,3 +519,28 @@ def test_a_deactivated_owner_loses_their_claims(db, org, admin, agent, inbox, in
     assert fresh(case).claimed_by_id is None
     assert events(case)[-1].data["cause"] == "owner_deactivated"
     assert Claim.get(Claim.case == case.id).end_reason == "owner_deactivated"
+
+
+def test_a_page_view_records_a_bounded_number_of_lapses(org):
+    """A pile of claims that lapsed unseen is recorded a few at a time, so no page view stalls."""
+    from datetime import timedelta
+
+    from escalation.inboxes import service as inboxes
+    from escalation.models import AuditEvent, Case
+
+    from .factories import NOW, make_case, make_inbox, make_member, make_queue
+
+    owner = make_member(org, "agent")
+    inbox = make_inbox(org, owners=[owner], batch_size=5, assignment_minutes=10)
+    queue = make_queue(org)
+    for _ in range(5):
+        inboxes.escalate(make_case(org, queue), inbox, owner, reason="r", now=NOW)
+    assert len(inboxes.claim_batch(inbox, owner, now=NOW)) == 5
+    later = NOW + timedelta(minutes=11)
+    lapses = AuditEvent.select().where(AuditEvent.action == "escalation.claim_lapsed")
+    assert inboxes.observe_lapses_in([inbox.id], now=later, limit=2) == 2
+    assert lapses.count() == 2
+    assert inboxes.observe_lapses_in([inbox.id], now=later, limit=2) == 2
+    assert inboxes.observe_lapses_in([inbox.id], now=later, limit=2) == 1
+    assert lapses.count() == 5
+    assert Case.select().where(Case.claimed_by.is_null(False)).count() == 0

@@ -355,13 +355,19 @@ def observe_lapses(cases, *, now) -> int:
         return _record_lapses([c for i, c in lapsed.items() if i in cleared], now)
 
 
-def observe_lapses_in(inbox_ids, *, now) -> int:
-    """Observe the lapsed claims of these inboxes (called by pages that show them)."""
+OBSERVE_PER_REQUEST = 20
+
+
+def observe_lapses_in(inbox_ids, *, now, limit=OBSERVE_PER_REQUEST) -> int:
+    """Observe the lapsed claims of these inboxes (called by pages that show them), the oldest
+    ``limit`` at a time: a page view stays cheap even after a pile of claims lapsed unseen (they
+    count as unclaimed anyway; later views and claims record the rest)."""
     if not inbox_ids:
         return 0
     lapsed = list(Case.select().where(Case.inbox.in_(list(inbox_ids))
                                       & Case.claimed_by.is_null(False)
-                                      & (Case.claim_expires_at <= now)))
+                                      & (Case.claim_expires_at <= now))
+                  .order_by(Case.claim_expires_at, Case.id).limit(limit))
     return observe_lapses(lapsed, now=now)
 
 
