@@ -36,7 +36,8 @@ def defaults() -> dict:
 def from_environment() -> dict:
     """Settings a deployment gives through the environment."""
     env = {}
-    for key in ("DATABASE_URL", "SECRET_KEY", "SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM"):
+    for key in ("DATABASE_URL", "SECRET_KEY", "SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM",
+                "PUBLIC_URL"):
         if os.environ.get(key):
             env[key] = os.environ[key]
     if os.environ.get("SMTP_PORT"):

@@ -173,3 +173,20 @@ def test_notifications_in_swedish(client, login, org, agent):
 def test_notifications_need_sign_in(client):
     assert client.get("/sla/notifications").status_code == 302
     assert client.get("/sla/notifications/count", htmx=True).status_code == 401
+
+
+def test_the_generic_tier_mail_is_skipped_when_the_escalation_form_told_the_requester(app, org):
+    from escalation import audit
+    from escalation.sla.models import Notification
+    from escalation.sla.notifications import deliver_pending, notify_contact
+
+    from .factories import NOW, make_case, make_contact
+
+    told, untold = (make_case(org, requester=make_contact(org)) for _ in range(2))
+    with app.app_context():
+        for case in (told, untold):
+            notify_contact(case.requester, "escalated_tier", now=NOW, case=case, tier=2)
+        audit.record(None, "escalations.requester_notified", organisation=org, case=told, now=NOW)
+        deliver_pending(NOW)
+    status = {n.case_id: n.email_status for n in Notification.select()}
+    assert status == {told.id: "skipped", untold.id: "sent"}

@@ -203,6 +203,18 @@ def mail_context(notification):
     return context
 
 
+def _told_by_the_escalation_form(notification) -> bool:
+    """The escalation form mails the requester itself, with the case's details; the generic
+    "passed on to specialists" notice would be a second mail about the same step."""
+    if notification.kind != "escalated_tier" or notification.case_id is None:
+        return False
+    from ..models import AuditEvent
+    return AuditEvent.select().where(
+        (AuditEvent.case == notification.case_id)
+        & (AuditEvent.action == "escalations.requester_notified")
+        & (AuditEvent.created_at >= notification.created_at - timedelta(minutes=1))).exists()
+
+
 def deliver_pending(now, *, limit=100) -> int:
     """Send pending notification emails; returns how many were sent."""
     from ..mail import deliver
@@ -216,6 +228,9 @@ def deliver_pending(now, *, limit=100) -> int:
         if not _claim_for_sending(notification_id, now):
             continue  # another sweep has it
         notification = Notification.get_by_id(notification_id)
+        if _told_by_the_escalation_form(notification):
+            _finish(notification_id, "skipped", now)
+            continue
         locale = _locale_of(notification)
         with force_locale(locale or "sv"):
             context = mail_context(notification)
