@@ -101,7 +101,7 @@ def seed(now=None) -> str:
             for index in range(36):
                 opened = now - timedelta(hours=rng.randint(1, 240), minutes=rng.randint(0, 59))
                 queue = list(queues.values())[index % 2]
-                assignee = agents[index % len(agents)] if index % 3 else None
+                assignee = agents[(index // 3) % len(agents)] if index % 3 else None
                 case = Case.create(
                     organisation=org, subject=SUBJECTS[index % len(SUBJECTS)],
                     requester=contacts[index % len(contacts)],
