@@ -90,3 +90,13 @@ def in_agent_view() -> bool:
     (the inboxes area sets this); pages then show only what an agent sees."""
     from flask import session
     return bool(session.get("agent_view"))
+
+
+def full_redirect(target: str):
+    """After a change of session or language: a full page load, also under htmx (HX-Redirect).
+
+    A boosted swap replaces only the body's content, so <html lang> and the body's CSRF header
+    would keep the old session's values."""
+    if getattr(request, "htmx", None):
+        return make_response("", 200, redirect=target)
+    return redirect(target, 303)

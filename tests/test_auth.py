@@ -179,10 +179,21 @@ def test_cannot_switch_into_someone_elses_membership(client, agent, outsider, lo
 
 
 def test_htmx_sign_in_success_navigates_the_whole_page(client, agent):
-    response = client.post("/auth/login", data={"email": agent.user.email, "password": PASSWORD},
-                           htmx=True)
-    assert response.status_code == 200
-    assert response.headers["HX-Redirect"].endswith("/")
+    # boosted too: a new session and perhaps a new language need a full page (html lang, CSRF)
+    for htmx in (True, "boosted"):
+        response = client.post("/auth/login", data={"email": agent.user.email,
+                                                    "password": PASSWORD}, htmx=htmx)
+        assert response.status_code == 200
+        assert response.headers["HX-Redirect"].endswith("/")
+        client.post("/auth/logout")
+        client.refresh_csrf()
+
+
+def test_language_switch_under_htmx_reloads_the_page(client):
+    client.get("/auth/login")
+    response = client.post("/auth/language", data={"locale": "sv", "next": "/auth/login"},
+                           htmx="boosted")
+    assert response.headers["HX-Redirect"] == "/auth/login"
 
 
 def test_fields_are_marked_invalid_only_when_in_error(client, agent):

@@ -5,9 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..clock import utcnow
 from ..errors import Invalid, Throttled
 from ..models import Member
-from htmx_flask import make_response
-
-from ..web import render_page_or_partial, safe_next, see_other, wants_partial
+from ..web import full_redirect, render_page_or_partial, safe_next
 from . import service
 from .forms import LoginForm, PasswordForm, PreferencesForm
 
@@ -43,10 +41,7 @@ def login():
         # 422 either way, so htmx swaps the form in place; the password is never echoed back.
         return render_page_or_partial("auth/login.html", "auth/_login_form.html", form=form, status=422)
     _start_session(service.default_membership(user))
-    target = safe_next(form.next.data, url_for("cases.landing"))
-    if wants_partial():  # an htmx form: navigate the whole page, not the swapped region
-        return make_response("", 200, redirect=target)
-    return redirect(target, 303)
+    return full_redirect(safe_next(form.next.data, url_for("cases.landing")))
 
 
 @bp.post("/logout")
@@ -57,7 +52,7 @@ def logout():
     if locale:
         session["locale"] = locale
     flash(_("You are signed out."), "info")
-    return see_other("auth.login")
+    return full_redirect(url_for("auth.login"))
 
 
 @bp.post("/language")
@@ -68,7 +63,7 @@ def set_language():
     session["locale"] = locale
     if current_user.is_authenticated:
         service.set_preferences(current_user.user, locale=locale, timezone=current_user.user.timezone)
-    return redirect(safe_next(request.form.get("next"), url_for("cases.landing")), 303)
+    return full_redirect(safe_next(request.form.get("next"), url_for("cases.landing")))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -81,7 +76,7 @@ def account():
     elif prefs.validate_on_submit():
         service.set_preferences(current_user.user, locale=prefs.locale.data, timezone=prefs.timezone.data)
         flash(_("Your preferences are saved."), "success")
-        return see_other("auth.account")
+        return full_redirect(url_for("auth.account"))
     else:
         return _account_page(prefs, PasswordForm(prefix="pw", formdata=None), status=422)
     return _account_page(prefs, PasswordForm(prefix="pw", formdata=None))
@@ -108,7 +103,7 @@ def change_password():
             member = Member.get_by_id(current_user.id)
             _start_session(member)  # the old epoch is gone; this session continues on the new one
             flash(_("Your password is changed. Other sessions are signed out."), "success")
-            return see_other("auth.account")
+            return full_redirect(url_for("auth.account"))
     return _account_page(prefs, form, status=422)
 
 
@@ -125,4 +120,4 @@ def switch_organisation():
         abort(404)
     _start_session(member)
     flash(_("You are now working in %(org)s.", org=member.organisation.name), "success")
-    return see_other("cases.landing")
+    return full_redirect(url_for("cases.landing"))
