@@ -76,6 +76,9 @@ PAGES = [
      "/threads?inbox={claim_inbox_id}"),
     ("threads_search", "Threads view, free-text search (extra)", "extra", "supervisor",
      "/threads?q=printer"),
+    # Every report of the last 30 days (the default period): aggregate queries over the
+    # organisation's escalations, claims, clocks and cases (issue 6).
+    ("reports_30d", "Reports page (30 days)", "list", "supervisor", "/reports"),
 ]
 HTMX_PAGES = {"threads_fragment"}
 REFERENCES = [("ref_hello", "Reference: Flask hello-world", "/hello"),

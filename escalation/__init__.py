@@ -13,7 +13,7 @@ from .extensions import babel, csrf, htmx, login_manager
 
 # Area packages, each with a blueprint ``bp`` in its views module. Areas that are not there yet
 # are skipped, so the factory does not need editing when one is added.
-AREAS = ["auth", "cases", "threads", "admin", "inboxes", "escalations", "handoff", "sla"]
+AREAS = ["auth", "cases", "threads", "admin", "inboxes", "escalations", "handoff", "sla", "reports"]
 
 
 def create_app(config: dict | None = None) -> Flask:

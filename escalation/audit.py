@@ -5,6 +5,8 @@ when who holds a case changes). Subscribers run inside the same transaction as t
 """
 import json
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
 from datetime import date, datetime
 
 from .models import AuditEvent
@@ -26,8 +28,7 @@ def _default(value):
     return str(value)
 
 
-def record(actor, action, *, organisation, case=None, subject=None, now=None, **data):
-    """Append one event. ``actor`` may be None for the system (sweeps, lapses)."""
+def _fields(actor, action, organisation, case, subject, now, data):
     fields = dict(
         organisation=organisation,
         case=case,
@@ -39,13 +40,57 @@ def record(actor, action, *, organisation, case=None, subject=None, now=None, **
     )
     if now is not None:
         fields["created_at"] = now
-    event = AuditEvent.create(**fields)
-    for callback in _subscribers[action] + _subscribers["*"]:
-        callback(event)
+    return fields
+
+
+def record(actor, action, *, organisation, case=None, subject=None, now=None, **data):
+    """Append one event. ``actor`` may be None for the system (sweeps, lapses)."""
+    event = AuditEvent.create(**_fields(actor, action, organisation, case, subject, now, data))
+    _dispatch(action, [event])
     return event
 
 
-def subscribe(action, callback):
-    """Call ``callback(event)`` after every recorded event with this action ("*": every event)."""
-    if callback not in _subscribers[action]:
-        _subscribers[action].append(callback)
+def record_many(actor, action, entries, *, organisation, now):
+    """Append one event per entry, each ``dict(case=..., subject=..., **data)``, in one INSERT,
+    and let subscribers that take a batch handle them at once (a claim of five cases reconciles
+    five cases' clocks in a few queries rather than a few dozen). Returns the events in order."""
+    if not entries:
+        return []
+    rows = []
+    for entry in entries:
+        entry = dict(entry)
+        case, subject = entry.pop("case", None), entry.pop("subject", None)
+        rows.append(_fields(actor, action, organisation, case, subject, now, entry))
+    ids = [row[0] for row in
+           AuditEvent.insert_many(rows).returning(AuditEvent.id).tuples().execute()]
+    events = []
+    for ident, row in zip(ids, rows):
+        values = {key: getattr(value, "id", value) for key, value in row.items()}
+        event = AuditEvent(id=ident, **{f"{key}_id" if key in ("organisation", "case", "actor")
+                                        else key: value for key, value in values.items()})
+        events.append(event)
+    _dispatch(action, events)
+    return events
+
+
+def _dispatch(action, events):
+    for subscriber in _subscribers[action] + _subscribers["*"]:
+        if subscriber.many is not None:
+            subscriber.many(events)
+        else:
+            for event in events:
+                subscriber.callback(event)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    callback: Callable
+    many: Callable | None = None
+
+
+def subscribe(action, callback, *, many=None):
+    """Call ``callback(event)`` after every recorded event with this action ("*": every event).
+    With ``many``, events recorded together (``record_many``) go to ``many(events)`` at once."""
+    subscriber = Subscriber(callback, many)
+    if subscriber not in _subscribers[action]:
+        _subscribers[action].append(subscriber)

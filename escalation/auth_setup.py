@@ -3,6 +3,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext
 from htmx_flask import make_response
 
+from . import sqlcache
 from .extensions import login_manager
 from .models import Member, Organisation, User
 
@@ -15,11 +16,16 @@ def load_member(member_id: str):
         raw_id, epoch = int(raw_id), int(epoch)
     except (ValueError, AttributeError):
         return None
-    member = (Member.select(Member, User, Organisation).join(User).switch(Member).join(Organisation)
-              .where(Member.id == raw_id).first())
+    found = sqlcache.select(("auth.member",), _member_query, raw_id)  # on every request
+    member = found[0] if found else None
     if member is None or not member.active or member.user.session_epoch != epoch:
         return None
     return member
+
+
+def _member_query(member_id):
+    return (Member.select(Member, User, Organisation).join(User).switch(Member).join(Organisation)
+            .where(Member.id == member_id).limit(1))
 
 
 def unauthorized():

@@ -10,6 +10,10 @@ def defaults() -> dict:
     return {
         "DATABASE_URL": f"sqlite:///{INSTANCE / 'eskalera.db'}",
         "SQLITE_BUSY_TIMEOUT": 10.0,
+        # Each worker keeps its connections open between requests (at most this many at once,
+        # closed after DATABASE_POOL_STALE seconds idle); 0 opens one per request.
+        "DATABASE_POOL": 32,
+        "DATABASE_POOL_STALE": 300,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": False,
@@ -40,6 +44,9 @@ def from_environment() -> dict:
                 "PUBLIC_URL"):
         if os.environ.get(key):
             env[key] = os.environ[key]
+    for key in ("DATABASE_POOL", "DATABASE_POOL_STALE"):
+        if os.environ.get(key):
+            env[key] = int(os.environ[key])
     if os.environ.get("SMTP_PORT"):
         env["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
     if os.environ.get("SMTP_STARTTLS"):

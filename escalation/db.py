@@ -1,10 +1,17 @@
-"""The database: a proxy initialised from ``DATABASE_URL``; one connection per request.
+"""The database: a proxy initialised from ``DATABASE_URL``; a connection per request, taken
+from the worker's pool (``DATABASE_POOL``) and given back when the request ends.
 
 The one place where SQLite and PostgreSQL differ:
 - SQLite runs in WAL mode with foreign keys, ``synchronous=FULL`` and a busy timeout, and every
   transaction begins IMMEDIATE, so a transaction that reads and then writes never fails to upgrade
   its lock; writers queue on the busy timeout instead.
 - PostgreSQL takes row locks that skip rows other transactions hold (``skip_locked``).
+
+Pooling saves what opening a connection costs on every request: a forked backend and a cold
+catalog cache on PostgreSQL (8-18 ms), the pragmas and the schema parse on SQLite (~3 ms). A
+connection given back inside a transaction is rolled back first (peewee's pools check this); a
+PostgreSQL connection the server closed is dropped when it is next taken (the request that finds
+it broken fails once).
 """
 from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect
@@ -18,22 +25,50 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def open_database(url: str, *, busy_timeout: float = 10.0):
-    """A peewee Database for ``url`` with our settings for its backend (no connection is opened)."""
+def _pooled(url: str, pool: int, stale: int) -> tuple[str, dict]:
+    """``url`` with peewee's pooled scheme (``sqlite+pool``, ``postgresql+pool``) and the pool's
+    settings, unless the URL names a pool already or ``pool`` is 0."""
+    scheme, sep, rest = url.partition("://")
+    if not pool or "+pool" in scheme:
+        return url, {}
+    return f"{scheme}+pool{sep}{rest}", {"max_connections": pool, "stale_timeout": stale,
+                                         "timeout": 30}
+
+
+def open_database(url: str, *, busy_timeout: float = 10.0, pool: int = 0, pool_stale: int = 300):
+    """A peewee Database for ``url`` with our settings for its backend (no connection is opened).
+    With ``pool`` > 0 connections are kept for reuse, at most ``pool`` at a time per process."""
+    url, pooling = _pooled(url, pool, pool_stale)
     if url.startswith("sqlite"):
+        # Pooled, ``timeout`` is the pool's wait for a free connection and the busy_timeout
+        # pragma is sqlite3's wait for a lock; a pooled connection may serve another thread
+        # later (never two at once).
+        options = {"timeout": busy_timeout} if not pooling else \
+            {**pooling, "check_same_thread": False}
         return connect(
             url,
             pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "full",
                      "busy_timeout": int(busy_timeout * 1000)},
-            timeout=busy_timeout,
             lock_type="IMMEDIATE",
+            **options,
         )
-    return connect(url)
+    return connect(url, **pooling)
+
+
+def close_pool():
+    """Close every connection the pool keeps (tests and CLI commands that end their database)."""
+    if database.obj is not None:
+        if not database.is_closed():
+            database.close()
+        if hasattr(database.obj, "close_all"):
+            database.obj.close_all()
 
 
 def init_app(app):
     database.initialize(open_database(app.config["DATABASE_URL"],
-                                      busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"]))
+                                      busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+                                      pool=app.config["DATABASE_POOL"],
+                                      pool_stale=app.config["DATABASE_POOL_STALE"]))
 
     @app.before_request
     def _connect():

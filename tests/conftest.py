@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from escalation import create_app
 from escalation.catalogs import compile_catalogs
 from escalation import migrations
-from escalation.db import database, open_database
+from escalation.db import close_pool, database, open_database
 
 from . import factories
 
@@ -167,8 +167,7 @@ def app(db_url):
     })
     app.test_client_class = Client
     yield app
-    if not database.is_closed():
-        database.close()
+    close_pool()  # the app's pooled connections end with its test
 
 
 @pytest.fixture

@@ -135,13 +135,15 @@ def _free_port():
 @pytest.fixture
 def smtp_server(app):
     """A real SMTP server (aiosmtpd) on loopback at a free port; the app sends its mail there.
-    ``smtp_server.messages`` is a list of (recipients, email.message.EmailMessage)."""
+    ``smtp_server.messages`` is a list of (recipients, email.message.EmailMessage). The one SMTP
+    fixture of the test suite (the SLA tests use it too, with ``factories_sla.mail_to``)."""
     from aiosmtpd.controller import Controller
     handler = _SmtpInbox()
     controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
     controller.start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False,
-                      MAIL_FROM="Eskalera Support <support@eskalera.test>")
+                      MAIL_FROM="Eskalera Support <support@eskalera.test>",
+                      PUBLIC_URL="https://desk.example.test")
     try:
         yield handler
     finally:

@@ -80,8 +80,29 @@ def start(case, actor, checklist=None, now=NOW):
 
 def make_entry(org, actor, **values):
     inbox = values.pop("inbox", None)
+    catalog = values.pop("catalog", "")
     fields = dict(asset_type="Laser printer", issue="Paper jam", keywords="toner tray",
                   contact_name="Pia Print", department="Facilities", email="pia@example.test",
                   phone="+46 8 123 45")
     fields.update(values)
-    return routing.create_entry(org, actor, values=fields, inbox=inbox, now=NOW)
+    return routing.create_entry(org, actor, values=fields, inbox=inbox, catalog=catalog, now=NOW)
+
+
+def make_catalog_item(org, *, category="Hardware", name="Laptops"):
+    """A catalog item (in a new category named ``category``, or in that category object)."""
+    from escalation.escalations.models import CatalogCategory, CatalogItem
+    if isinstance(category, str):
+        category = CatalogCategory.create(organisation=org, name=category)
+    return CatalogItem.create(organisation=org, category=category, name=name)
+
+
+def came_in_through(case, item, *, now=NOW):
+    """Record an escalation form for ``item`` on the case (as the escalation form does), so the
+    case's catalog item is ``item``."""
+    from escalation.escalations.models import EscalationPacket
+    inbox = make_inbox(case.organisation, owners=[])
+    escalation = Escalation.create(organisation=case.organisation_id, case=case, inbox=inbox,
+                                   origin_queue=case.queue_id, origin_agent=case.assignee_id,
+                                   escalated_by=case.assignee_id, escalated_at=now)
+    return EscalationPacket.create(organisation=case.organisation_id, escalation=escalation,
+                                   case=case, item=item, submitted_at=now)

@@ -1,11 +1,8 @@
 """Factories and helpers for the SLA area's tests."""
 import json
-import socket
-from email import message_from_bytes, policy
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from escalation.cases import service as cases
 from escalation.models import Case
@@ -13,6 +10,7 @@ from escalation.sla import events
 from escalation.sla.models import Clock, LadderStep, SlaPolicy, SlaSettings, TierTarget
 
 from .factories import NOW, make_contact, make_queue
+from .factories_escalations import smtp_server  # noqa: F401  (the one SMTP fixture, re-exported)
 
 HOUR = 3600
 ALWAYS = {str(day): [["00:00", "24:00"]] for day in range(7)}
@@ -93,31 +91,9 @@ def minutes(n):
     return timedelta(minutes=n)
 
 
-
-class MailBox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app):
-    handler = MailBox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, PUBLIC_URL="https://desk.example.test")
-    yield handler
-    controller.stop()
-
-
-def mail_to(smtp, address):
-    return [m for m in smtp.messages if m["To"] == address]
+def mail_to(smtp_server, address):
+    """The messages ``smtp_server`` (factories_escalations) received for ``address``."""
+    return [message for _recipients, message in smtp_server.messages if message["To"] == address]
 
 
 def body_of(message):

@@ -56,7 +56,8 @@ RULES = {
     # the escalation form, catalog and paths
     "escalations.catalog": "agent", "escalations.category": "agent", "escalations.form": "agent",
     "escalations.validate_field": "agent", "escalations.people": "agent",
-    "escalations.download": "agent", "escalations.next_tier": "agent",
+    "escalations.download": "agent", "escalations.thumbnail": "agent",
+    "escalations.description_length": "agent", "escalations.next_tier": "agent",
     "escalations.send_back": "agent", "escalations.tiers": "agent",
     "escalations.admin": "admin", "escalations.admin_category": "admin",
     "escalations.admin_create_category": "admin", "escalations.admin_create_item": "admin",
@@ -90,11 +91,14 @@ RULES = {
     "sla.save_tier_target": "admin", "sla.add_closed_day": "admin",
     "sla.remove_closed_day": "admin", "sla.ladder": "admin", "sla.add_step": "admin",
     "sla.remove_step": "admin",
+    # reports
+    "reports.index": "supervisor", "reports.export": "supervisor",
 }
 
 # Values for path parameters that are not object ids.
 PLAIN_VALUES = {"region": "header", "direction": "up", "kind": "policy", "name": "serial_number",
-                "token": "not-a-token", "priority": "2", "filename": "app.css"}
+                "token": "not-a-token", "priority": "2", "filename": "app.css",
+                "report": "inboxes"}
 
 
 @dataclass

@@ -445,8 +445,87 @@ def test_stale_action_is_a_conflict(client, mine, agent, supervisor, login):
 
 def test_reply_with_a_status(client, mine, agent, login):
     login(agent)
-    client.post(f"/cases/{mine.id}/reply", data={"reply-body": "Klart!", "reply-then": "resolved"})
-    assert (fresh(mine).status, fresh(mine).reply_status) == ("resolved", "closed")
+    client.post(f"/cases/{mine.id}/reply", data={"reply-body": "Strax", "reply-then": "waiting"})
+    assert (fresh(mine).status, fresh(mine).reply_status) == ("waiting", "responded")
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving always needs the resolution note (reply form and status control alike)
+
+def _resolutions(case):
+    from escalation.sla.models import Resolution
+    return list(Resolution.select().where(Resolution.case == case.id))
+
+
+@pytest.mark.parametrize("locale", ["en", "sv"])
+def test_send_and_resolve_needs_the_note_and_keeps_the_reply(client, mine, agent, login, locale):
+    if locale == "sv":
+        speaks_swedish(agent)
+    login(agent)
+    response = client.post(f"/cases/{mine.id}/reply",
+                           data={"reply-body": "Klart, starta om skrivaren!",
+                                 "reply-then": "resolved", "reply-note": "  "}, htmx=True)
+    assert response.status_code == 422 and "<html" not in text_of(response)
+    body = text_of(response)
+    expected = {"en": "Write what solved the problem: the resolution note.",
+                "sv": "Skriv vad som löste problemet: lösningsanteckningen."}[locale]
+    assert expected in body
+    assert "Klart, starta om skrivaren!" in body  # kept as typed
+    assert '<option selected value="resolved">' in body
+    assert '<details class="resolution-note-field" open' in body
+    assert fresh(mine).status == "open"
+    assert Message.select().where(Message.kind == "out").count() == 0  # nothing sent
+
+    response = client.post(f"/cases/{mine.id}/reply",
+                           data={"reply-body": "Klart, starta om skrivaren!",
+                                 "reply-then": "resolved", "reply-note": "Bytte toner"})
+    assert response.status_code == 303
+    row = fresh(mine)
+    assert (row.status, row.reply_status) == ("resolved", "closed")
+    assert Message.get(Message.kind == "out").body == "Klart, starta om skrivaren!"
+    [resolution] = _resolutions(mine)
+    assert resolution.note == "Bytte toner" and resolution.answered_at is None
+
+
+@pytest.mark.parametrize("locale", ["en", "sv"])
+def test_status_control_resolves_only_with_a_note(client, mine, agent, login, locale):
+    if locale == "sv":
+        speaks_swedish(agent)
+    login(agent)
+    response = client.post(f"/cases/{mine.id}/status", data={"status-status": "resolved"})
+    assert response.status_code == 422
+    body = text_of(response)
+    expected = {"en": "Write what solved the problem: the resolution note.",
+                "sv": "Skriv vad som löste problemet: lösningsanteckningen."}[locale]
+    assert expected in body and 'id="status-note"' in body
+    assert fresh(mine).status == "open" and _resolutions(mine) == []
+
+    response = client.post(f"/cases/{mine.id}/status",
+                           data={"status-status": "resolved", "status-note": "Ny kabel"},
+                           htmx=True)
+    assert_fragment(response, "case-changed")
+    assert {"en": "The case is resolved. The requester is asked to confirm.",
+            "sv": "Ärendet är löst. Förfrågaren ombeds bekräfta."}[locale] in text_of(response)
+    assert fresh(mine).status == "resolved"
+    [resolution] = _resolutions(mine)
+    assert resolution.note == "Ny kabel"
+    assert AuditEvent.select().where((AuditEvent.case == mine.id)
+                                     & (AuditEvent.action == "sla.resolution_noted")).count() == 1
+
+
+def test_other_statuses_need_no_note(client, mine, agent, login):
+    login(agent)
+    response = client.post(f"/cases/{mine.id}/status", data={"status-status": "waiting"})
+    assert response.status_code == 303 and fresh(mine).status == "waiting"
+
+
+def test_the_note_field_works_without_javascript(client, mine, agent, login):
+    """The status control and the reply form carry the note in a <details>: it opens without
+    JavaScript, and a plain POST with it resolves."""
+    login(agent)
+    page = text_of(client.get(f"/cases/{mine.id}"))
+    assert page.count('<details class="resolution-note-field"') == 2
+    assert 'name="status-note"' in page and 'name="reply-note"' in page
 
 
 # ---------------------------------------------------------------------------------------------

@@ -226,9 +226,15 @@ def test_reply_can_set_the_status_too(org, mine, agent):
     assert (fresh(mine).status, fresh(mine).reply_status) == ("waiting", "responded")
     [event] = events(mine, "case.status_changed")
     assert event.data == {"from": "open", "to": "waiting"}
-    service.reply(mine, agent, body="Solved!", then_status="resolved", now=NOW)
+    with pytest.raises(Invalid) as refused:  # resolving always needs the resolution note
+        service.reply(mine, agent, body="Solved!", then_status="resolved", now=NOW)
+    assert refused.value.reasons[0][0] == "note"
+    assert fresh(mine).status == "waiting"
+    service.reply(mine, agent, body="Solved!", then_status="resolved", note="Reinstalled",
+                  now=NOW)
     assert (fresh(mine).status, fresh(mine).reply_status) == ("resolved", "closed")
-    assert len(events(mine, "case.resolved")) == 1
+    [resolved] = events(mine, "case.resolved")
+    assert resolved.data["note"] == "Reinstalled"
 
 
 def test_reply_to_a_pool_case_takes_it(org, queue, agent):
@@ -313,18 +319,29 @@ def test_record_inbound_reopens_resolved_not_closed(org, queue, agent):
 @pytest.mark.parametrize("status, reply_status, waiting", [
     ("waiting", "responded", False), ("resolved", "closed", False), ("closed", "closed", False)])
 def test_change_status(mine, agent, status, reply_status, waiting):
-    service.change_status(mine, agent, status=status, now=NOW)
+    note = "Replaced the cable" if status == "resolved" else None
+    service.change_status(mine, agent, status=status, now=NOW, note=note)
     case = fresh(mine)
     assert (case.status, case.reply_status, case.waiting_since is not None) == (
         status, reply_status, waiting)
     action = {"resolved": "case.resolved", "closed": "case.closed"}.get(status,
                                                                         "case.status_changed")
     [event] = events(mine, action)
-    assert event.data == {"from": "open", "to": status}
+    assert event.data == {"from": "open", "to": status, **({"note": note} if note else {})}
+
+
+def test_resolving_needs_a_note(mine, agent):
+    for note in (None, "   "):
+        with pytest.raises(Invalid) as refused:
+            service.change_status(mine, agent, status="resolved", now=NOW, note=note)
+        assert refused.value.reasons == [("note", service.NOTE_NEEDED)]
+    assert fresh(mine).status == "open"
+    with pytest.raises(Invalid):
+        service.change_status(mine, agent, status="resolved", now=NOW, note="x" * 10001)
 
 
 def test_reopening_puts_the_case_back_in_the_reply_queue(mine, agent):
-    service.change_status(mine, agent, status="resolved", now=NOW)
+    service.change_status(mine, agent, status="resolved", now=NOW, note="Done")
     assert service.next_case_for(agent) is None
     service.change_status(mine, agent, status="open", now=NOW + timedelta(minutes=1))
     case = fresh(mine)

@@ -203,8 +203,8 @@ FIELD_CASES = [
      "Ett serienummer är 5–30 tecken långt; det här har 3."),
     ("subject", "Hjä", "The subject is too short to say what the case is about",
      "Ämnet är för kort för att säga vad ärendet gäller"),
-    ("description", "Svart skärm.", "The description is too short (12 of at least 40 characters).",
-     "Beskrivningen är för kort (12 av minst 40 tecken)."),
+    ("description", "x" * 20001, "This text is too long: at most 20000 characters.",
+     "Texten är för lång: högst 20000 tecken."),
     ("troubleshooting", "Omstart",
      "Too short to tell the next tier what was tried (7 of at least 20",
      "För kort för att nästa nivå ska veta vad som har testats (7 av minst 20"),
@@ -272,6 +272,79 @@ def test_item_settings_make_more_fields_required(client, login, desk, admin):
 
 
 # ------------------------------------------------------------------------------------------------
+# A too-short description: a warning and "send anyway", not a refusal
+
+SHORT = "Svart skärm."
+
+
+def test_a_short_description_warns_first_and_saves_nothing(client, login, desk):
+    _swedish(desk.agent)
+    requester = factories.make_contact(desk.org, name="Per Persson")
+    login(desk.agent)
+    response = client.post(_form_url(desk), data=fx.form_data(requester, description=SHORT))
+    assert response.status_code == 422
+    html = _text(response)
+    start = html.index('class="warning-summary"')
+    summary = html[start:html.index("</div>", start)]
+    assert "Inget har skickats än." in summary
+    assert "Beskrivningen är kortare än de rekommenderade 40 tecknen." in summary
+    assert '<button type="submit" name="confirm_short" value="y"' in summary
+    assert "Skicka ändå" in summary
+    assert 'class="error-summary"' not in html  # nothing is wrong, only short
+    field = _field(html, "description")
+    assert SHORT in field and 'name="confirm_short"' in field and "aria-invalid" not in field
+    # Everything typed is kept.
+    assert 'value="Laptop does not start after the update"' in html
+    assert f'value="{fx.SERIAL}"' in html and "Restarted twice, reset NVRAM" in html
+    assert Case.select().count() == 0 and EscalationPacket.select().count() == 0
+
+
+@pytest.mark.parametrize("how", ["button", "checkbox"])
+def test_a_short_description_is_sent_once_confirmed(client, login, desk, how):
+    requester = factories.make_contact(desk.org, name="Per Persson")
+    login(desk.agent)
+    data = fx.form_data(requester, description=SHORT)
+    assert client.post(_form_url(desk), data=data).status_code == 422
+    # "Send anyway" (the summary's button) and the ticked box post the same field.
+    response = client.post(_form_url(desk), data=dict(data, confirm_short="y"))
+    assert response.status_code == 303
+    packet = EscalationPacket.get()
+    assert packet.data["description"] == SHORT
+    assert packet.data["short_description_confirmed"] is True
+    assert Case.get_by_id(packet.case_id).inbox_id == desk.l2.id
+
+
+def test_a_confirmed_but_long_enough_description_is_not_marked_short(client, login, desk):
+    login(desk.agent)
+    data = fx.form_data(factories.make_contact(desk.org), confirm_short="y")
+    assert client.post(_form_url(desk), data=data).status_code == 303
+    assert EscalationPacket.get().data["short_description_confirmed"] is False
+
+
+def test_the_short_warning_with_htmx_is_the_form_fragment(client, login, desk):
+    requester = factories.make_contact(desk.org)
+    login(desk.agent)
+    data = fx.form_data(requester, description=SHORT)
+    response = client.post(_form_url(desk), data=data, htmx=True)
+    assert response.status_code == 422  # swapped into the form by the htmx-config
+    html = _text(response)
+    assert "<html" not in html and html.lstrip().startswith('<form id="escalation-form"')
+    assert "The description is shorter than the recommended 40 characters." in html
+    assert "Nothing has been sent yet." in html
+    sent = client.post(_form_url(desk), data=dict(data, confirm_short="y"), htmx=True)
+    assert sent.status_code == 200 and "is now in Hardware L2" in _text(sent)
+
+
+def test_an_emptied_minimum_never_warns(client, login, desk, admin):
+    service.update_item(desk.item, admin, service.ItemSettings(name="", min_description_length=0),
+                        now=NOW)
+    login(desk.agent)
+    response = client.post(_form_url(desk), data=fx.form_data(factories.make_contact(desk.org),
+                                                              description="Trasig."))
+    assert response.status_code == 303
+
+
+# ------------------------------------------------------------------------------------------------
 # Inline validation: the same validators, one field's partial
 
 def test_a_field_is_checked_as_it_is_left(client, login, desk):
@@ -288,13 +361,41 @@ def test_a_field_is_checked_as_it_is_left(client, login, desk):
     assert "HX-Request" in good.headers["Vary"]
 
 
-def test_inline_validation_in_swedish_and_for_the_item_minimum(client, login, desk):
+def test_inline_validation_warns_of_a_short_description_in_swedish(client, login, desk):
     _swedish(desk.agent)
     login(desk.agent)
-    response = client.post(f"/escalations/validate/description?item={desk.item.id}",
-                           data={"description": "Kort."}, htmx=True)
-    assert response.status_code == 422
-    assert "Beskrivningen är för kort (5 av minst 40 tecken)." in _text(response)
+    url = f"/escalations/validate/description?item={desk.item.id}"
+    response = client.post(url, data={"description": "Kort."}, htmx=True)
+    assert response.status_code == 200  # a warning, not an error
+    html = _text(response)
+    assert "Beskrivningen är kortare än de rekommenderade 40 tecknen." in html
+    assert 'name="confirm_short"' in html and "Skicka ändå med den korta beskrivningen" in html
+    assert 'class="errors"' not in html and 'aria-invalid' not in html
+    assert "5 av rekommenderade 40 tecken" in html  # the length hint
+    empty = client.post(url, data={"description": " "}, htmx=True)
+    assert empty.status_code == 422
+    assert "Beskriv problemet så detaljerat som möjligt." in _text(empty)
+    assert "confirm_short" not in _text(empty)
+
+
+def test_the_length_hint_is_counted_as_the_agent_types(client, login, desk, admin):
+    service.update_item(desk.item, admin,
+                        service.ItemSettings(name="", min_description_length=1500), now=NOW)
+    _swedish(desk.agent)
+    login(desk.agent)
+    url = f"/escalations/description-length?item={desk.item.id}"
+    short = client.post(url, data={"description": "  Svart skärm.  "}, htmx=True)
+    assert short.status_code == 200
+    html = _text(short)
+    assert "<html" not in html and html.strip().startswith('<small id="description-length"')
+    assert "12 av rekommenderade 1\u00a0500 tecken" in html
+    assert 'class="help length-hint short"' in html
+    assert f'hx-post="/escalations/description-length?item={desk.item.id}"' in html
+    long = client.post(url, data={"description": "x" * 1600}, htmx=True)
+    assert "1\u00a0600 tecken" in _text(long) and "short" not in _text(long)
+    # Without JavaScript the same count is in the form as it is rendered.
+    page = _text(client.get(f"{FORM}?item={desk.item.id}"))
+    assert "Minst 1\u00a0500 tecken rekommenderas." in page
 
 
 def test_inline_validation_of_an_unknown_field_is_404(client, login, desk):

@@ -165,6 +165,28 @@ def test_item_requirements_apply_on_the_server(desk, mail_app, admin):
     assert {f for f, _ in refused.value.reasons} == {"requested_for", "attachments", "description"}
 
 
+def test_a_short_description_needs_the_agents_confirmation_on_the_server(desk, mail_app):
+    requester = factories.make_contact(desk.org)
+    with pytest.raises(Invalid) as refused:
+        service.submit_form(desk.agent, desk.item,
+                            fx.form_values(requester, description="Svart skärm."), now=NOW)
+    assert [field for field, _ in refused.value.reasons] == ["description"]
+    assert "shorter than the recommended 40 characters" in str(refused.value.reasons[0][1])
+    assert Case.select().count() == 0
+    # Confirming never excuses an empty description: that one is required.
+    with pytest.raises(Invalid) as empty:
+        service.submit_form(desk.agent, desk.item, fx.form_values(requester, description="  "),
+                            short_confirmed=True, now=NOW)
+    assert [field for field, _ in empty.value.reasons] == ["description"]
+    packet = service.submit_form(desk.agent, desk.item,
+                                 fx.form_values(requester, description="Svart skärm."),
+                                 short_confirmed=True, now=NOW)
+    assert packet.data["description"] == "Svart skärm."
+    assert packet.data["short_description_confirmed"] is True
+    event = AuditEvent.get(AuditEvent.action == "escalations.form_submitted")
+    assert event.data["short_description_confirmed"] is True
+
+
 def test_no_path_means_no_escalation(org, agent, mail_app):
     factories.make_queue(org, members=[agent], tier=1)
     item = service.ensure_default_catalog(org, now=NOW)  # no inboxes: an empty path
@@ -266,6 +288,10 @@ def test_bounce_flag_after_more_than_two_round_trips(desk, mail_app, supervisor)
     # A de-escalation back to L1 counts as a return too.
     service.send_back(Case.get_by_id(case.id), supervisor, reason="back to L1", now=NOW)
     assert service.bounce_counts([case.id])[case.id] == 4
+    # Who escalated each step comes with the history (the panel lists them by name).
+    named = [e for e in service.history_of(case) if e.escalated_by_id is not None]
+    assert named and all("escalated_by" in e.__rel__ and "user" in e.escalated_by.__rel__
+                         for e in named)
 
 
 def test_moving_a_case_someone_else_just_moved_is_a_conflict(desk, mail_app, supervisor):

@@ -446,3 +446,90 @@ def test_only_the_cases_agent_or_a_lead_escalates(client, login, colleague, case
     assert client.get(f"/handoff/cases/{case.id}/escalate").status_code == 403
     assert client.post(f"/handoff/cases/{case.id}/escalate",
                        data={"inbox": str(inbox.id), "reason": "x"}).status_code == 403
+
+
+# -- Suggestions for the case's catalog item --------------------------------------------------
+
+def _catalog_checklists(org, admin):
+    from escalation.handoff import checklists
+    from .factories_handoff import make_catalog_item
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    phones = make_catalog_item(org, category=laptops.category, name="Phones")
+    made = {}
+    for name, catalog in (("Anything", ""), ("Boot check", f"item-{laptops.id}"),
+                          ("Hardware basics", f"category-{laptops.category_id}"),
+                          ("Phone reset", f"item-{phones.id}")):
+        made[name] = checklists.create_checklist(org, admin, name=name, catalog=catalog, now=NOW)
+    return laptops, made
+
+
+@pytest.mark.parametrize("locale, labels", [
+    ("en", ["Suggested for Laptops", "Suggested for Hardware", "General checklists", "Other checklists"]),
+    ("sv", ["Föreslås för Laptops", "Föreslås för Hardware", "Allmänna checklistor", "Övriga checklistor"])])
+def test_starting_a_session_offers_the_items_checklists_first(client, login, org, agent, admin, case, locale, labels):
+    from .factories_handoff import came_in_through
+    laptops, made = _catalog_checklists(org, admin)
+    came_in_through(case, laptops)
+    agent.user.locale = locale
+    agent.user.save()
+    login(agent)
+    page = text(client.get(f"/handoff/cases/{case.id}/session"))
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S)
+    assert [label for label, _ in groups] == labels
+    assert [re.findall(r">([^<]+)</option>", options) for _, options in groups] == [
+        ["Boot check"], ["Hardware basics"], ["Anything"], ["Phone reset"]]
+    # The first suggestion is chosen; the form says which item the case came in through.
+    assert f'<option selected value="{made["Boot check"].id}">Boot check</option>' in page
+    assert "Laptops (Hardware)" in page
+    response = client.post(f"/handoff/cases/{case.id}/session", data={"checklist": str(made["Boot check"].id)})
+    assert response.status_code == 303
+    assert WorkSession.get(WorkSession.case == case).checklist_id == made["Boot check"].id
+
+
+def test_without_a_catalog_item_nothing_is_preselected(client, login, org, agent, admin, case):
+    _catalog_checklists(org, admin)
+    login(agent)
+    page = text(client.get(f"/handoff/cases/{case.id}/session"))
+    assert "Suggested for" not in page and "selected" not in page.split('id="checklist"')[1].split("</select>")[0]
+    assert '<optgroup label="General checklists">' in page
+
+
+def test_the_directory_suggests_entries_for_the_cases_item(client, login, org, agent, admin, case):
+    from .factories_handoff import came_in_through, make_catalog_item, make_entry
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    lars = make_entry(org, admin, asset_type="Laptop", contact_name="Lars Laptop", catalog=f"item-{laptops.id}")
+    make_entry(org, admin, asset_type="Printer", contact_name="Pia Print")
+    came_in_through(case, laptops)
+    login(agent)
+    page = text(client.get(f"/handoff/directory?case={case.id}"))
+    suggested = page.split('id="directory-suggested"')[1].split("</section>")[0]
+    assert "Suggested for Laptops" in suggested and "Lars Laptop" in suggested and "Pia Print" not in suggested
+    assert f'id="suggested-entry-{lars.id}"' in suggested
+    assert f'action="/handoff/directory/{lars.id}/route"' in suggested
+    # The search results below are unchanged (and the active search's fragment has no suggestions).
+    assert page.count(f'id="entry-{lars.id}"') == 1
+    fragment = text(client.get(f"/handoff/directory?case={case.id}&q=laptop", htmx=True))
+    assert "directory-suggested" not in fragment and "Lars Laptop" in fragment
+    # Without a case there is nothing to suggest.
+    assert "directory-suggested" not in text(client.get("/handoff/directory"))
+
+
+def test_admins_link_a_directory_entry_to_the_catalog(client, login, org, admin, other_org):
+    from escalation.handoff.models import RoutingEntry
+    from .factories_handoff import make_catalog_item
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    elsewhere = make_catalog_item(other_org, category="Theirs", name="Their laptops")
+    login(admin)
+    form = text(client.get("/handoff/admin/directory/new"))
+    assert f'value="item-{laptops.id}"' in form and "Their laptops" not in form
+    refused = client.post("/handoff/admin/directory/new", data={
+        "issue": "Will not boot", "contact_name": "Lars", "catalog": f"item-{elsewhere.id}"})
+    assert refused.status_code == 422
+    assert "Choose one of your organisation&#39;s catalog items or categories." in text(refused)
+    assert 'value="Will not boot"' in text(refused) and not RoutingEntry.select().exists()
+    assert client.post("/handoff/admin/directory/new", data={
+        "issue": "Will not boot", "contact_name": "Lars", "catalog": f"item-{laptops.id}"}).status_code == 303
+    entry = RoutingEntry.get()
+    assert entry.catalog_item_id == laptops.id
+    assert "For Laptops (Hardware)" in text(client.get("/handoff/admin/directory"))
+    assert f'<option selected value="item-{laptops.id}">' in text(client.get(f"/handoff/admin/directory/{entry.id}"))

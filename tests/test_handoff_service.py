@@ -338,3 +338,99 @@ def test_the_troubleshooting_text_lists_completed_steps_values_photos_and_notes(
                     "- Toner seated: No\n- Photo of the error display\n1 photo taken.\n"
                     "Notes: Smells of burnt paper.")
     assert service.troubleshooting_text(make_case(org)) is None
+
+
+# -- Checklists and directory entries offered for the case's catalog item -------------------
+
+def test_checklists_are_offered_item_first_then_category_then_general(org, case, agent, admin, other_org):
+    from escalation.handoff import checklists
+    from .factories_handoff import came_in_through, make_catalog_item
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    hardware = laptops.category
+    phones = make_catalog_item(org, category=hardware, name="Phones")
+    printers = make_catalog_item(org, category="Office", name="Printers")
+
+    def make(name, catalog=""):
+        return checklists.create_checklist(org, admin, name=name, catalog=catalog, now=NOW)
+    make("A general")
+    make("B for laptops", f"item-{laptops.id}")
+    make("C for hardware", f"category-{hardware.id}")
+    make("D for phones", f"item-{phones.id}")
+    make("E for office", f"category-{printers.category_id}")
+    make("F also for laptops", f"item-{laptops.id}")
+    archived = make("G archived laptops", f"item-{laptops.id}")
+    checklists.archive_checklist(archived, admin, now=NOW)
+
+    def offered():
+        return [(g.kind, g.label, [c.name for c in g.rows]) for g in checklists.checklists_for_case(case)]
+
+    # A case that came in through no catalog item: nothing is suggested.
+    assert offered() == [("general", "General checklists", ["A general"]),
+                         ("other", "Other checklists", ["B for laptops", "C for hardware", "D for phones",
+                                                        "E for office", "F also for laptops"])]
+    came_in_through(case, laptops)
+    assert offered() == [("item", "Suggested for Laptops", ["B for laptops", "F also for laptops"]),
+                         ("category", "Suggested for Hardware", ["C for hardware"]),
+                         ("general", "General checklists", ["A general"]),
+                         ("other", "Other checklists", ["D for phones", "E for office"])]
+    # The latest escalation form decides.
+    came_in_through(case, phones, now=NOW + timedelta(hours=1))
+    assert [g.rows[0].name for g in checklists.checklists_for_case(case)][:2] == ["D for phones", "C for hardware"]
+    # Another organisation's checklists are never offered.
+    checklists.create_checklist(other_org, admin, name="H elsewhere", now=NOW)
+    assert "H elsewhere" not in {c.name for g in checklists.checklists_for_case(case) for c in g.rows}
+
+
+def test_a_checklist_or_entry_links_only_to_its_own_organisations_catalog(org, admin, other_org):
+    from escalation.handoff import checklists, routing
+    from escalation.handoff.models import RoutingEntry
+    from .factories_handoff import make_catalog_item, make_entry
+    elsewhere = make_catalog_item(other_org, category="Theirs", name="Their laptops")
+    for value in (f"item-{elsewhere.id}", f"category-{elsewhere.category_id}", "item-0", "item-x", "7"):
+        with pytest.raises(Invalid) as refused:
+            checklists.create_checklist(org, admin, name="Boot", catalog=value, now=NOW)
+        assert refused.value.reasons == [("catalog", refused.value.reasons[0][1])]
+        assert "your organisation's catalog" in str(refused.value.reasons[0][1])
+        with pytest.raises(Invalid):
+            make_entry(org, admin, catalog=value)
+    assert not RoutingEntry.select().exists()
+    # Both problems of one form are told at once.
+    with pytest.raises(Invalid) as both:
+        checklists.create_checklist(org, admin, name=" ", catalog=f"item-{elsewhere.id}", now=NOW)
+    assert [field for field, _ in both.value.reasons] == ["name", "catalog"]
+    mine = make_catalog_item(org, category="Hardware", name="Laptops")
+    entry = make_entry(org, admin, catalog=f"item-{mine.id}")
+    assert (entry.catalog_item_id, entry.catalog_category_id) == (mine.id, None)
+    entry = routing.update_entry(entry, admin, values={"issue": "Boot", "phone": "1"},
+                                 catalog=f"category-{mine.category_id}", now=NOW)
+    assert (entry.catalog_item_id, entry.catalog_category_id) == (None, mine.category_id)
+
+
+def test_directory_entries_for_the_cases_item_and_category_are_suggested(org, case, admin):
+    from escalation.handoff import routing
+    from .factories_handoff import came_in_through, make_catalog_item, make_entry
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    phones = make_catalog_item(org, category=laptops.category, name="Phones")
+    make_entry(org, admin, contact_name="Gunnar General")
+    make_entry(org, admin, contact_name="Harriet Hardware", catalog=f"category-{laptops.category_id}")
+    make_entry(org, admin, contact_name="Lars Laptop", catalog=f"item-{laptops.id}")
+    make_entry(org, admin, contact_name="Petra Phone", catalog=f"item-{phones.id}")
+    archived = make_entry(org, admin, contact_name="Arne Archived", catalog=f"item-{laptops.id}")
+    routing.archive_entry(archived, admin, now=NOW)
+    assert routing.suggested_for_case(case) == []
+    came_in_through(case, laptops)
+    assert [(g.kind, g.label, [e.contact_name for e in g.rows]) for g in routing.suggested_for_case(case)] == [
+        ("item", "Suggested for Laptops", ["Lars Laptop"]),
+        ("category", "Suggested for Hardware", ["Harriet Hardware"])]
+
+
+def test_an_entry_linked_to_the_catalog_needs_no_other_description(org, admin):
+    from escalation.handoff import routing
+    from .factories_handoff import make_catalog_item
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    entry = routing.create_entry(org, admin, values={"contact_name": "Lars"},
+                                 catalog=f"item-{laptops.id}", now=NOW)
+    assert entry.catalog_item_id == laptops.id
+    with pytest.raises(Invalid) as refused:
+        routing.create_entry(org, admin, values={"contact_name": "Lars"}, now=NOW)
+    assert refused.value.reasons[0][0] == "asset_type"

@@ -108,3 +108,104 @@ def test_lazy_messages_with_user_input_are_escaped_in_templates(app):
         message = lazy_gettext("You are now working in %(org)s.", org="<script>alert(1)</script>")
         html = render_template_string("{{ message }}", message=message)
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def _moments():
+    """Times around midnight, noon and both DST switches in Stockholm, spread over a year."""
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 3, 28, 21, 59, 59)
+    moments = [start + timedelta(minutes=37 * i, seconds=11 * i) for i in range(400)]
+    moments += [datetime(2026, 10, 25, 0, 30) + timedelta(minutes=20 * i) for i in range(12)]
+    moments += [datetime(2026, 1, 1, 0, 0), datetime(2026, 12, 31, 23, 59, 59),
+                datetime(2026, 6, 15, 11, 59, 59, 999999)]
+    return moments
+
+
+def test_when_matches_flask_babel_for_every_locale_format_and_zone(app):
+    from flask import g
+    from flask_babel import force_locale, format_datetime, get_timezone
+    from pytz import timezone
+
+    from escalation.i18n import NAMED_FORMATS, _as_utc, when
+    for zone in ("Europe/Stockholm", "America/New_York", "UTC"):
+        with app.test_request_context():
+            get_timezone()
+            g._flask_babel.babel_tzinfo = timezone(zone)  # as a member's own time zone would
+            for locale in ("sv", "en"):
+                with force_locale(locale):
+                    for format in NAMED_FORMATS:
+                        for moment in _moments():
+                            assert when(moment, format) == format_datetime(
+                                _as_utc(moment), format), (zone, locale, format, moment)
+
+
+def test_ago_matches_flask_babel_format_timedelta(app):
+    from datetime import datetime, timedelta
+
+    from flask_babel import force_locale, format_timedelta
+
+    from escalation.i18n import ago
+    now = datetime(2026, 11, 2, 8, 30)
+    seconds = sorted({0, 1, 29, 30, 31, 53, 54, 59, 60, 89, 90, 91, 149, 150, 3239, 3240, 3600,
+                      5399, 5400, 77759, 77760, 86400, 544319, 544320, 2332799, 2332800,
+                      28382400, 31535999, 31536000, 10 ** 9}
+                     | {int(1.37 ** n) for n in range(70)})
+    with app.test_request_context():
+        for locale in ("sv", "en"):
+            with force_locale(locale):
+                for s in seconds:
+                    for delta in (timedelta(seconds=s), timedelta(seconds=-s),
+                                  timedelta(seconds=s, microseconds=700000)):
+                        expected = format_timedelta(delta, add_direction=True,
+                                                    granularity="minute", threshold=0.9)
+                        assert ago(now + delta, now=now) == expected, (locale, delta)
+
+
+def test_template_messages_match_flask_babel_and_follow_the_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, ngettext
+
+    page = ("{{ _('Reply') }}|{{ _('Gave the case to %(name)s.', name=who) }}|"
+            "{{ ngettext('%(num)d case waits for your reply.',"
+            " '%(num)d cases wait for your reply.', n) }}|"
+            "{% trans %}Reply{% endtrans %}|{{ gettext('100%% sure') }}")
+    with app.test_request_context():
+        for locale in ("sv", "en", "sv"):
+            with force_locale(locale):
+                for n in (1, 3):
+                    html = render_template_string(page, who="<b>Ann</b>", n=n)
+                    expected = "|".join([
+                        gettext("Reply"),
+                        gettext("Gave the case to %(name)s.", name="&lt;b&gt;Ann&lt;/b&gt;"),
+                        ngettext("%(num)d case waits for your reply.",
+                                 "%(num)d cases wait for your reply.", n),
+                        gettext("Reply"), "100% sure"])
+                    assert html == expected
+    with app.test_request_context():
+        with force_locale("sv"):
+            assert render_template_string("{{ _('Reply') }}") == "Svar"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Reply') }}") == "Reply"
+
+
+def test_lazy_labels_in_templates_follow_the_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale, lazy_gettext
+
+    from escalation.models import CASE_STATUS_LABELS
+    with app.test_request_context():
+        for locale, expected in (("sv", "Väntar"), ("en", "Waiting"), ("sv", "Väntar")):
+            with force_locale(locale):
+                assert render_template_string("{{ label }}",
+                                              label=CASE_STATUS_LABELS["waiting"]) == expected
+        with force_locale("en"):
+            message = lazy_gettext("Gave the case to %(name)s.", name="<i>Ann</i>")
+            assert (render_template_string("{{ m }}", m=message)
+                    == "Gave the case to &lt;i&gt;Ann&lt;/i&gt;.")
+            assert str(message) == "Gave the case to <i>Ann</i>." and len(message) == 28
+        with force_locale("sv"):
+            assert str(CASE_STATUS_LABELS["waiting"]) == "Väntar"
+            assert str(message) == "Gav ärendet till <i>Ann</i>."
+    # Outside a request: the source text, as Flask-Babel gives it.
+    assert str(CASE_STATUS_LABELS["waiting"]) == "Waiting"

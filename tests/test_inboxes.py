@@ -296,6 +296,63 @@ def test_the_overview_observes_a_lapsed_claim_once(client, use, org, agent, desk
     assert fresh(case).claimed_by_id is None
 
 
+def next_up(page, inbox):
+    """The case ids of an inbox summary's "Next up" list, in the order shown."""
+    start = page.index('id="inbox-summary-%d"' % inbox.id)
+    summary = page[start:page.index("</article>", start)]
+    if 'class="waiting"' not in summary:
+        return []
+    listed = summary[summary.index('class="waiting"'):summary.index("</ol>")]
+    return [int(i) for i in re.findall(r'<a href="/cases/(\d+)">#\1 ', listed)]
+
+
+def test_next_up_lists_each_inbox_in_claim_order(client, use, org, agent, desk):
+    """The overview's lists (one query for every inbox) are what "Claim next" would take, in
+    the same order: needs-response first, then priority, then the longest waiting."""
+    now = utcnow()
+    made = [escalated(org, desk, agent, reply_status=reply, priority=priority,
+                      waiting_since=now - timedelta(minutes=minutes))
+            for reply, priority, minutes in [("responded", 4, 500), ("needs_response", 1, 400),
+                                             ("needs_response", 4, 10), ("needs_response", 4, 90),
+                                             ("needs_response", 2, 300), ("responded", 2, 900),
+                                             ("needs_response", 3, 5)]]
+    held = escalated(org, desk, agent, priority=4, waiting_since=now - timedelta(days=3))
+    service.claim_case(held, desk.owner, now=now)
+    spanish = [make_escalated(org, desk.spanish, agent,
+                              case=make_agent_case(org, agent, queue=desk.queue,
+                                                   waiting_since=now - timedelta(minutes=m)))
+               for m in (30, 60)]
+    use(desk.owner)
+    page = text(client.get("/"))
+    claim_order = [c.id for c in Case.waiting_in(desk.inbox.id, utcnow()).limit(5)]
+    assert next_up(page, desk.inbox) == claim_order
+    assert held.id not in claim_order and len(claim_order) == 5
+    assert claim_order[:3] == [made[3].id, made[2].id, made[6].id]
+    assert next_up(page, desk.spanish) == [spanish[1].id, spanish[0].id]
+    # "My claimed" names the inbox of each claim.
+    mine = page[page.index('class="my-claims"'):]
+    assert "#%d " % held.id in mine and "Hardware L2 · Needs response" in mine
+    taken = service.claim_batch(desk.inbox, desk.owner, now=utcnow())  # room for 2 of 3
+    assert [c.id for c in taken] == claim_order[:2]
+
+
+def test_origin_groups_add_open_and_waiting_cases(client, use, org, agent, desk):
+    escalated(org, desk, agent)
+    escalated(org, desk, agent, status="waiting", reply_status="responded")
+    other = make_queue(org, name="Another queue", members=[agent])
+    make_escalated(org, desk.inbox, agent, case=make_agent_case(org, agent, queue=other))
+    resolved = escalated(org, desk, agent)  # resolved inside the inbox: not counted
+    Case.update(status="resolved", reply_status="closed").where(Case.id == resolved.id).execute()
+    use(desk.owner)
+    page = text(client.get("/"))
+    start = page.index('id="inbox-summary-%d"' % desk.inbox.id)
+    summary = page[start:page.index("</article>", start)]
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>",
+                      summary)
+    assert rows == [("Another queue", "1", "1", "1"), ("Servicedesk", "2", "1", "2")]
+    assert 'data-count="total">3<' in summary
+
+
 # ------------------------------------------------------------------------------------------------
 # Claim next
 
@@ -501,10 +558,15 @@ def test_the_claimant_resolves_in_the_inbox(client, use, org, agent, desk):
     response = client.post(f"/inboxes/cases/{case.id}/resolve",
                            data={"resolve-note": "Screen replaced"})
     assert response.status_code == 303
-    assert "Case #%d is resolved." % case.id in flashed(client)
+    assert "Case #%d is resolved. The requester is asked to confirm." % case.id in flashed(client)
     row = fresh(case)
     assert row.status == "resolved" and row.inbox_id == desk.inbox.id
-    assert Message.get(Message.case == case.id).body == "Screen replaced"
+    # The note is the resolution note the requester is asked to confirm (not an internal note).
+    from escalation.sla.models import Resolution
+    resolution = Resolution.get(Resolution.case == case.id)
+    assert resolution.note == "Screen replaced" and resolution.answered_at is None
+    assert not Message.select().where((Message.case == case.id)
+                                      & (Message.kind == "note")).exists()
 
 
 @pytest.mark.parametrize("locale", ["en", "sv"])
@@ -517,7 +579,13 @@ def test_resolve_htmx_invalid_and_forbidden(client, use, org, agent, supervisor,
                            data={"resolve-note": "x" * 10001}, htmx=True)
     assert too_long.status_code == 422 and 'id="resolve-form"' in text(too_long)
     assert ("10000" in text(too_long)) and ("<html" not in text(too_long))
-    response = client.post(f"/inboxes/cases/{case.id}/resolve", data={"resolve-note": ""},
+    missing = client.post(f"/inboxes/cases/{case.id}/resolve", data={"resolve-note": "  "},
+                          htmx=True)
+    assert missing.status_code == 422 and 'id="resolve-form"' in text(missing)
+    assert {"en": "Write what solved the problem: the resolution note.",
+            "sv": "Skriv vad som löste problemet: lösningsanteckningen."}[locale] in text(missing)
+    assert fresh(case).status == "open"
+    response = client.post(f"/inboxes/cases/{case.id}/resolve", data={"resolve-note": "Fixed"},
                            htmx=True)
     assert_fragment(response)
     assert fresh(case).status == "resolved"

@@ -6,6 +6,7 @@ import pytest
 from escalation.errors import Conflict, Invalid, NotAnOwner
 from escalation.inboxes import service
 from escalation.models import AuditEvent, Case, Claim, Escalation, Inbox, InboxOwner, Message
+from escalation.sla.models import Resolution
 
 from .factories import NOW, make_case, make_inbox, make_member, make_queue
 from .factories_inboxes import later, make_agent_case, make_escalated
@@ -163,7 +164,7 @@ def test_counts_the_claimable_list_and_the_claim_share_one_predicate(db, org, ag
     service.claim_case(cases[0], other_owner, now=NOW)                       # live claim
     service.claim_case(cases[1], other_owner, now=NOW - timedelta(hours=2))  # lapsed by NOW
     resolved = cases[2]
-    service.resolve_in_inbox(fresh(resolved), agent, now=NOW)
+    service.resolve_in_inbox(fresh(resolved), agent, now=NOW, note="Fixed")
 
     claimable = Case.select().where((Case.inbox == inbox.id) & Case.claimable_expr(NOW)).count()
     waiting = list(Case.waiting_in(inbox, NOW))
@@ -307,11 +308,27 @@ def test_resolve_in_inbox_keeps_it_there_as_resolved(db, org, agent, inbox, inbo
     case = fresh(case)
     assert case.status == "resolved" and case.inbox_id == inbox.id and case.claimed_by_id is None
     assert Escalation.get(Escalation.case == case.id).end_reason == "resolved"
-    assert Message.get(Message.case == case.id).kind == "note"
+    # The note is the case's resolution note (kept with the event and the resolution), not an
+    # internal note on the timeline.
+    assert events(case)[-1].data["note"] == "Replaced the screen"
+    assert Resolution.get(Resolution.case == case.id).note == "Replaced the screen"
+    assert not Message.select().where((Message.case == case.id) & (Message.kind == "note")).exists()
     assert not Case.select().where((Case.inbox == inbox.id)
                                    & Case.claimable_expr(later(20))).exists()
     with pytest.raises(Conflict):
-        service.resolve_in_inbox(case, inbox_owner, now=later(21))
+        service.resolve_in_inbox(case, inbox_owner, now=later(21), note="Again")
+
+
+def test_resolve_in_inbox_needs_a_note(db, org, agent, inbox, inbox_owner):
+    case = make_escalated(org, inbox, agent)
+    service.claim_case(case, inbox_owner, now=NOW)
+    for note in (None, "", "  "):
+        with pytest.raises(Invalid) as refused:
+            service.resolve_in_inbox(fresh(case), inbox_owner, now=later(5), note=note)
+        assert [field for field, _message in refused.value.reasons] == ["note"]
+    row = fresh(case)
+    assert row.status == "open" and row.claimed_by_id == inbox_owner.id
+    assert actions(case) == ["escalation.escalated", "escalation.claimed"]
 
 
 def test_actions_on_a_stale_copy_conflict(db, org, agent, supervisor, inbox, inbox_owner):
@@ -321,7 +338,7 @@ def test_actions_on_a_stale_copy_conflict(db, org, agent, supervisor, inbox, inb
     service.claim_case(case, inbox_owner, now=NOW)
     for act in (lambda: service.move(stale, target, supervisor, now=NOW),
                 lambda: service.de_escalate(stale, supervisor, now=NOW),
-                lambda: service.resolve_in_inbox(stale, supervisor, now=NOW),
+                lambda: service.resolve_in_inbox(stale, supervisor, now=NOW, note="Fixed"),
                 lambda: service.claim_case(stale, inbox_owner, now=NOW)):
         with pytest.raises(Conflict):
             act()
@@ -489,7 +506,8 @@ def test_resolving_through_the_case_status_ends_the_escalation(db, org, agent, i
     from escalation.cases import service as cases
     case = make_escalated(org, inbox, agent)
     service.claim_case(case, inbox_owner, now=NOW)
-    cases.change_status(fresh(case), inbox_owner, status="resolved", now=later(5))
+    cases.change_status(fresh(case), inbox_owner, status="resolved", now=later(5),
+                        note="Fixed")
     row = fresh(case)
     assert row.status == "resolved" and row.inbox_id == inbox.id and row.claimed_by_id is None
     assert Escalation.get(Escalation.case == case.id).end_reason == "resolved"
@@ -501,7 +519,7 @@ def test_resolving_through_the_case_status_ends_the_escalation(db, org, agent, i
 def test_a_contact_writing_back_reopens_the_case_in_its_inbox(db, org, agent, inbox, inbox_owner):
     from escalation.cases import service as cases
     case = make_escalated(org, inbox, agent)
-    service.resolve_in_inbox(case, inbox_owner, now=NOW)
+    service.resolve_in_inbox(case, inbox_owner, now=NOW, note="Fixed")
     cases.record_inbound(fresh(case), body="It broke again", now=later(60))
     row = fresh(case)
     assert row.status == "open" and row.inbox_id == inbox.id

@@ -9,7 +9,7 @@ from escalation.sla.notifications import deliver_pending
 
 from .factories import NOW, make_contact, make_inbox, make_member
 from .factories_sla import (app_ctx, body_of, fresh, hours, mail_to, minutes,  # noqa: F401
-                            new_case, set_settings, smtp, strict_sla)
+                            new_case, set_settings, smtp_server, strict_sla)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def test_the_requester_hears_of_tier_changes_replies_and_resolution(org, agent):
     cases.reply(fresh(case), agent, body="Looking into it", now=NOW + minutes(5))
     inboxes.escalate(fresh(case), l2, agent, reason="Disk", now=NOW + minutes(10))
     inboxes.move(fresh(case), l2b, owner, reason="", now=NOW + minutes(20))  # same tier: quiet
-    cases.change_status(fresh(case), agent, status="resolved", now=NOW + hours(1))
+    cases.change_status(fresh(case), agent, status="resolved", note="New disk", now=NOW + hours(1))
     kinds = [n.kind for n in Notification.select().where(Notification.contact == requester.id)
              .order_by(Notification.id)]
     assert kinds == ["replied", "escalated_tier", "resolved"]
@@ -69,7 +69,7 @@ def test_claimants_are_warned_before_a_claim_lapses_once(app_ctx, org, agent):
 # Email in each recipient's language, through a real SMTP server
 
 
-def test_emails_in_swedish_and_english(app_ctx, smtp, org, agent):
+def test_emails_in_swedish_and_english(app_ctx, smtp_server, org, agent):
     svensk = make_contact(org, name="Sven", email="sven@example.test", locale="sv")
     english = make_contact(org, name="Emma", email="emma@example.test", locale="en")
     owner = make_member(org, "agent", email="owner@example.test", locale="sv")
@@ -80,13 +80,13 @@ def test_emails_in_swedish_and_english(app_ctx, smtp, org, agent):
     inboxes.escalate(fresh(second), l2, agent, reason="Disk", now=NOW)
     assert deliver_pending(NOW) == 4
     assert deliver_pending(NOW) == 0  # each sent once
-    sv_mail, = mail_to(smtp, "sven@example.test")
-    en_mail, = mail_to(smtp, "emma@example.test")
+    sv_mail, = mail_to(smtp_server, "sven@example.test")
+    en_mail, = mail_to(smtp_server, "emma@example.test")
     assert sv_mail["Subject"] == f"Ditt ärende #{first.id}: Skrivaren brinner"
     assert "specialister" in body_of(sv_mail)
     assert en_mail["Subject"] == f"Your case #{second.id}: Printer on fire"
     assert "specialists" in body_of(en_mail)
-    owner_mails = mail_to(smtp, "owner@example.test")
+    owner_mails = mail_to(smtp_server, "owner@example.test")
     assert len(owner_mails) == 2
     assert owner_mails[0]["Subject"].startswith("Ny eskalering i Hårdvara L2")
     assert f"https://desk.example.test/cases/{first.id}" in body_of(owner_mails[0])

@@ -125,7 +125,7 @@ def test_a_new_priority_keeps_elapsed_and_paused_time(org, agent):
 def test_resolving_stops_and_reopening_resumes(org, agent):
     make_policy(org, 2, resolution=8 * 60)
     case = new_case(org, agent)
-    cases.change_status(fresh(case), agent, status="resolved", now=NOW + hours(2))
+    cases.change_status(fresh(case), agent, status="resolved", note="Fixed", now=NOW + hours(2))
     clock = clock_of(case, "resolution")
     assert clock.stopped_at == NOW + hours(2) and clock.outcome == "met"
     assert all(c.stopped_at for c in Clock.select().where(Clock.case == case.id))

@@ -14,11 +14,11 @@ from escalation.sla import canned
 from escalation.sla.ladder import sweep
 from escalation.sla.models import CannedResponse, Notification, Resolution
 from escalation.sla.notifications import deliver_pending
-from escalation.sla.resolution import resolve_with_note, token_for
+from escalation.sla.resolution import reply_and_resolve, resolve_with_note, token_for
 
 from .factories import NOW, make_contact, make_inbox, make_member
 from .factories_sla import (app_ctx, body_of, clock_of, fresh, hours, mail_to,  # noqa: F401
-                            make_policy, minutes, new_case, set_settings, smtp, strict_sla)
+                            make_policy, minutes, new_case, set_settings, smtp_server, strict_sla)
 
 
 @pytest.fixture
@@ -67,11 +67,58 @@ def test_an_escalated_case_is_resolved_in_its_inbox(org, agent):
     assert AuditEvent.select().where(AuditEvent.action == "escalation.resolved").count() == 1
 
 
+def test_every_way_of_resolving_needs_the_note(org, agent):
+    """The cases and inboxes services refuse to resolve without a note, as resolve_with_note
+    does; nothing changes and nothing is sent."""
+    from escalation.models import Message
+    owner = make_member(org, "agent")
+    inbox = make_inbox(org, owners=[owner], assignment_minutes=600)
+    plain, escalated = new_case(org, agent), new_case(org, agent)
+    inboxes.escalate(fresh(escalated), inbox, agent, reason="Disk", now=NOW)
+    attempts = [
+        lambda: cases.change_status(fresh(plain), agent, status="resolved", now=NOW),
+        lambda: cases.reply(fresh(plain), agent, body="Done", then_status="resolved", now=NOW),
+        lambda: reply_and_resolve(fresh(plain), agent, body="Done", note=" ", now=NOW),
+        lambda: inboxes.resolve_in_inbox(fresh(escalated), owner, now=NOW, note=""),
+        lambda: resolve_with_note(fresh(escalated), owner, note=None, now=NOW),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Invalid) as error:
+            attempt()
+        assert error.value.reasons[0][0] == "note"
+    assert {fresh(plain).status, fresh(escalated).status} == {"open"}
+    assert not Message.select().where(Message.kind == "out").exists()
+    assert not Resolution.select().exists()
+
+
+def test_reply_and_resolve_sends_the_reply_and_asks_for_confirmation(org, agent):
+    from escalation.models import Message
+    requester = make_contact(org, email="req@example.test")
+    case = new_case(org, agent, requester=requester)
+    reply_and_resolve(fresh(case), agent, body="Restart the printer", note="Restarted it",
+                      now=NOW + minutes(5))
+    assert fresh(case).status == "resolved"
+    assert Message.get(Message.kind == "out").body == "Restart the printer"
+    resolution = Resolution.get(Resolution.case == case.id)
+    assert resolution.note == "Restarted it" and resolution.answered_at is None
+    kinds = {n.kind for n in Notification.select().where(Notification.contact == requester.id)}
+    assert kinds == {"replied", "resolved"}
+
+
+def test_a_case_resolved_through_the_cases_service_keeps_its_note(org, agent):
+    """Resolved without resolve_with_note, the note on the event becomes the resolution's."""
+    case = new_case(org, agent)
+    cases.change_status(fresh(case), agent, status="resolved", note="Swapped the cable",
+                        now=NOW + hours(1))
+    assert Resolution.get(Resolution.case == case.id).note == "Swapped the cable"
+
+
 # ---------------------------------------------------------------------------------------------
 # The link, end to end through a real SMTP server
 
 
-def test_no_reopens_to_the_last_holder_with_the_comment(clock, app_ctx, smtp, client, org, agent):
+def test_no_reopens_to_the_last_holder_with_the_comment(clock, app_ctx, smtp_server, client, org,
+                                                        agent):
     requester = make_contact(org, email="req@example.test", locale="sv")
     owner = make_member(org, "agent")
     inbox = make_inbox(org, owners=[owner], assignment_minutes=600)
@@ -80,7 +127,7 @@ def test_no_reopens_to_the_last_holder_with_the_comment(clock, app_ctx, smtp, cl
     inboxes.claim_case(fresh(case), owner, now=NOW)
     resolve_with_note(fresh(case), owner, note="Ny disk installerad", now=NOW)
     deliver_pending(NOW)
-    mail, = [m for m in mail_to(smtp, "req@example.test") if "lösts" in m["Subject"]]
+    mail, = [m for m in mail_to(smtp_server, "req@example.test") if "lösts" in m["Subject"]]
     assert mail["Subject"] == f"Ditt ärende #{case.id} har lösts: Printer on fire"
     assert "Ny disk installerad" in body_of(mail)
     url = link_in(mail)
@@ -139,7 +186,7 @@ def test_a_new_resolution_voids_the_old_link(clock, app_ctx, client, org, agent)
     assert client.post(f"/sla/confirm/{token_for(first)}/yes").status_code == 409
 
 
-def test_unanswered_resolutions_close_after_n_business_days(app_ctx, smtp, org, agent):
+def test_unanswered_resolutions_close_after_n_business_days(app_ctx, smtp_server, org, agent):
     set_settings(org, auto_close_days=2)
     requester = make_contact(org, email="req@example.test", locale="en")
     case = new_case(org, agent, requester=requester)
@@ -149,7 +196,7 @@ def test_unanswered_resolutions_close_after_n_business_days(app_ctx, smtp, org, 
     sweep(NOW + hours(48) + hours(7))  # Wednesday after 17:00 local
     assert fresh(case).status == "closed"
     sweep(NOW + hours(72))
-    final = [m for m in mail_to(smtp, "req@example.test") if "closed" in m["Subject"]]
+    final = [m for m in mail_to(smtp_server, "req@example.test") if "closed" in m["Subject"]]
     assert len(final) == 1
     assert AuditEvent.select().where(AuditEvent.action == "sla.auto_closed").count() == 1
 

@@ -119,3 +119,101 @@ def test_the_checklists_link_is_for_admins(app, client, login, admin, agent):
     other = app.test_client()
     AuthActions(other).login(agent)
     assert 'href="/handoff/admin/checklists"' not in text(other.get("/handoff/directory"))
+
+
+# -- Linking a checklist to the service catalog ----------------------------------------------
+
+def _catalog(org):
+    from .factories_handoff import make_catalog_item
+    laptops = make_catalog_item(org, category="Hardware", name="Laptops")
+    return laptops, laptops.category
+
+
+def test_admins_link_a_checklist_to_an_item_or_a_category(client, login, admin, org, other_org):
+    from .factories_handoff import make_catalog_item
+    laptops, hardware = _catalog(org)
+    elsewhere = make_catalog_item(other_org, category="Their hardware", name="Their laptops")
+    login(admin)
+    page = text(client.get("/handoff/admin/checklists"))
+    # The select lists the organisation's own categories (as optgroups) and items only.
+    assert '<optgroup label="Hardware">' in page
+    assert f'<option value="item-{laptops.id}">Laptops</option>' in page
+    assert f'<option value="category-{hardware.id}">Hardware (whole category)</option>' in page
+    assert "Their laptops" not in page and f"item-{elsewhere.id}" not in page
+
+    assert client.post("/handoff/admin/checklists", data={
+        "name": "Laptop will not boot", "catalog": f"item-{laptops.id}"}).status_code == 303
+    assert client.post("/handoff/admin/checklists", data={
+        "name": "Any hardware", "catalog": f"category-{hardware.id}"}).status_code == 303
+    assert client.post("/handoff/admin/checklists", data={"name": "Anything", "catalog": ""}).status_code == 303
+    rows = {c.name: c for c in Checklist.select()}
+    assert (rows["Laptop will not boot"].catalog_item_id, rows["Laptop will not boot"].catalog_category_id) == (laptops.id, None)
+    assert (rows["Any hardware"].catalog_item_id, rows["Any hardware"].catalog_category_id) == (None, hardware.id)
+    assert (rows["Anything"].catalog_item_id, rows["Anything"].catalog_category_id) == (None, None)
+
+    listing = text(client.get("/handoff/admin/checklists"))
+    def row_of(name):
+        return listing.split(f">{name}</a>")[1].split("</tr>")[0]
+    assert "Laptops (Hardware)" in row_of("Laptop will not boot")
+    assert "Hardware (whole category)" in row_of("Any hardware")
+    assert "General" in row_of("Anything")
+
+    # The edit page shows the link chosen; changing it to the category is saved.
+    checklist = rows["Laptop will not boot"]
+    edit = text(client.get(f"/handoff/admin/checklists/{checklist.id}"))
+    assert f'<option selected value="item-{laptops.id}">' in edit
+    assert client.post(f"/handoff/admin/checklists/{checklist.id}", data={
+        "name": checklist.name, "catalog": f"category-{hardware.id}"}).status_code == 303
+    saved = Checklist.get_by_id(checklist.id)
+    assert (saved.catalog_item_id, saved.catalog_category_id) == (None, hardware.id)
+
+
+@pytest.mark.parametrize("locale, message", [
+    ("en", "Choose one of your organisation's catalog items or categories."),
+    ("sv", "Välj en av din organisations katalogposter eller kategorier.")])
+def test_another_organisations_catalog_is_refused(client, login, admin, org, other_org, locale, message):
+    from .factories_handoff import make_catalog_item
+    elsewhere = make_catalog_item(other_org, category="Their hardware", name="Their laptops")
+    admin.user.locale = locale
+    admin.user.save()
+    login(admin)
+    for value in (f"item-{elsewhere.id}", f"category-{elsewhere.category_id}", "item-999999", "shelf-1"):
+        response = client.post("/handoff/admin/checklists", data={
+            "name": "Forklift check", "applies_to": "Trucks", "catalog": value})
+        assert response.status_code == 422, value
+        body = text(response)
+        assert message.replace("'", "&#39;") in body
+        assert 'value="Forklift check"' in body and 'value="Trucks"' in body
+    assert not Checklist.select().exists()
+    checklist = make_checklist(org, admin)
+    response = client.post(f"/handoff/admin/checklists/{checklist.id}", data={
+        "name": "Renamed", "catalog": f"item-{elsewhere.id}"})
+    assert response.status_code == 422 and 'value="Renamed"' in text(response)
+    assert Checklist.get_by_id(checklist.id).catalog_item_id is None
+
+
+def test_the_catalog_link_in_swedish(client, login, admin, org):
+    laptops, hardware = _catalog(org)
+    checklists.create_checklist(org, admin, name="Hårdvara", catalog=f"category-{hardware.id}", now=NOW)
+    checklists.create_checklist(org, admin, name="Reservrutin", now=NOW)
+    admin.user.locale = "sv"
+    admin.user.save()
+    login(admin)
+    page = text(client.get("/handoff/admin/checklists"))
+    assert "Katalogpost eller kategori" in page
+    assert "Hardware (hela kategorin)" in page
+    assert "Ingen: en allmän checklista" in page
+    assert "<td>Allmän</td>" in page.split(">Reservrutin</a>")[1].split("</tr>")[0]
+
+
+def test_an_archived_link_is_kept_but_cannot_be_chosen_anew(org, admin):
+    from escalation.errors import Invalid
+    from escalation.escalations.models import CatalogItem
+    laptops, hardware = _catalog(org)
+    checklist = checklists.create_checklist(org, admin, name="Boot", catalog=f"item-{laptops.id}", now=NOW)
+    CatalogItem.update(archived_at=NOW).where(CatalogItem.id == laptops.id).execute()
+    kept = checklists.update_checklist(checklist, admin, name="Boot v2", catalog=f"item-{laptops.id}", now=NOW)
+    assert kept.catalog_item_id == laptops.id
+    with pytest.raises(Invalid) as refused:
+        checklists.create_checklist(org, admin, name="New", catalog=f"item-{laptops.id}", now=NOW)
+    assert refused.value.reasons[0][0] == "catalog"

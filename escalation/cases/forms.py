@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms import BaseForm, choices
 from ..models import CASE_STATUS_LABELS, LOCALE_LABELS, PRIORITY_LABELS
-from .service import MAX_BODY
+from .service import MAX_BODY, NOTE_MAX
 
 LOCALE_CHOICES = [("", _l("Not known"))] + list(LOCALE_LABELS.items())
 THEN_CHOICES = [("", _l("Keep the status")), ("waiting", _l("Wait for the requester")),
@@ -38,10 +38,25 @@ class ActionForm(BaseForm):
         return self.next.data == "queue"
 
 
+def _resolution_note():
+    """Needed when the form resolves the case (checked by the service, so the message is the
+    same everywhere)."""
+    return TextAreaField(_l("Resolution note"),
+                         description=_l("Needed to resolve: what solved the problem. The "
+                                        "requester sees it in the email that asks them to "
+                                        "confirm."),
+                         validators=[Optional(), Length(max=NOTE_MAX)])
+
+
 class ReplyForm(ActionForm):
     body = _body(_l("Reply to the contact"), _l("Write a reply before sending it."))
     then = SelectField(_l("And then"), choices=choices(THEN_CHOICES), default="",
                        validators=[Optional()])
+    note = _resolution_note()
+
+    @property
+    def resolves(self):
+        return self.then.data == "resolved"
 
 
 class NoteForm(ActionForm):
@@ -56,6 +71,11 @@ class InboundForm(ActionForm):
 class StatusForm(ActionForm):
     status = SelectField(_l("Status"), choices=choices(CASE_STATUS_LABELS.items()),
                          validators=[InputRequired()])
+    note = _resolution_note()
+
+    @property
+    def resolves(self):
+        return self.status.data == "resolved"
 
 
 class PriorityForm(ActionForm):

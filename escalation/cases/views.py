@@ -2,7 +2,7 @@
 page with its timeline and actions, the new-case form, and contacts."""
 from dataclasses import dataclass
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +17,7 @@ from ..errors import Invalid
 from ..forms import choices
 from ..models import CASE_STATUS_LABELS, PRIORITY_LABELS, Member
 from ..permissions import can_reassign, can_view_case, can_work_case, is_staff_lead
-from ..web import (contact_or_404, fragment, get_or_404, in_agent_view, render_page_or_partial,
+from ..web import (contact_or_404, fragment, in_agent_view, render_page_or_partial,
                    require, wants_partial)
 from . import service
 from .forms import (ContactForm, InboundForm, NewCaseForm, NoteForm, PriorityForm, ReassignForm,
@@ -46,6 +46,17 @@ def render_panel(panel, **context):
     """A registered panel (``nav.register_panel``): its template sees the page's ``case`` and
     ``now``, ``panel`` itself, and the variables its context function returned."""
     return Markup(render_template(panel.template, panel=panel, **{**context, **panel.vars}))
+
+
+@bp.app_template_global()
+def event_template(action):
+    """The template of a timeline event's sentence: ``timeline/events/<action>.html`` when an
+    area provides one, else ``_default.html``; looked up once per action and request."""
+    found = g.setdefault("_event_templates", {})
+    if action not in found:
+        found[action] = current_app.jinja_env.select_template(
+            [f"timeline/events/{action}.html", "timeline/events/_default.html"])
+    return found[action]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +108,11 @@ def _access(case, now) -> Access:
 
 
 def _case_or_404(case_id):
-    return get_or_404(service.case_with_people(current_user.organisation_id, case_id))
+    case = service.case_with_people(current_user.organisation_id, case_id,
+                                    viewer=current_user._get_current_object())
+    if case is None:
+        abort(404)
+    return case
 
 
 def _viewable_case(case_id, now):
@@ -159,11 +174,24 @@ def _render_case(case, access, now, partial, *, status=200, trigger=None, bound=
 # ---------------------------------------------------------------------------------------------
 # The landing: the member's reply queue
 
+_MARK = 987654321
+
+
+def _queue_links():
+    """``case_id -> url_for("cases.show", case_id=case_id, from="queue")`` for a list of cases:
+    the URL is built once (Werkzeug's builder costs ~15 µs per row), then only the id changes."""
+    url = url_for("cases.show", case_id=_MARK, **{"from": "queue"})
+    if url.count(str(_MARK)) != 1:  # pragma: no cover (an id-like application root)
+        return lambda case_id: url_for("cases.show", case_id=case_id, **{"from": "queue"})
+    head, tail = url.split(str(_MARK))
+    return lambda case_id: f"{head}{int(case_id)}{tail}"
+
+
 def _landing_context(now, **extra):
     member = current_user
     rows, total = service.reply_queue(member, limit=current_app.config["PAGE_SIZE"])
-    return dict(rows=rows, total=total, now=now,
-                queues=list(service.queues_of(member)),
+    return dict(rows=rows, total=total, now=now, case_link=_queue_links(),
+                queues=service.member_queues(member),
                 badges=nav.annotations_for("landing", [c.id for c in rows], member, now),
                 request_form=RequestMoreForm(formdata=None),
                 batch_size=current_app.config["REPLY_BATCH_SIZE"], **extra)
@@ -285,15 +313,32 @@ def _replied(case, access, form, result, now):
     return _redirect(_case_url(following.id, from_queue=True))
 
 
+def _perform_reply(case, form, now):
+    """"Send and resolve" goes through the confirmed resolution (the note is required, and the
+    requester is asked to confirm); any other reply is a plain reply."""
+    if form.resolves:
+        from ..sla.resolution import reply_and_resolve
+        return reply_and_resolve(case, current_user, body=form.body.data, note=form.note.data,
+                                 now=now)
+    return service.reply(case, current_user, body=form.body.data,
+                         then_status=form.then.data or "", now=now)
+
+
+def _perform_status(case, form, now):
+    """Resolving from the status control goes through the confirmed resolution, with its note."""
+    if form.resolves and case.status in service.OPEN_STATUSES:
+        from ..sla.resolution import resolve_with_note
+        return resolve_with_note(case, current_user, note=form.note.data, now=now)
+    return service.change_status(case, current_user, status=form.status.data, now=now,
+                                 note=form.note.data)
+
+
 @bp.post("/cases/<int:case_id>/reply")
 @login_required
 def reply(case_id):
     return _act(case_id, ReplyForm, "reply", "cases/_reply_form.html",
                 allowed=lambda a: a.work,
-                perform=lambda case, form, now: service.reply(
-                    case, current_user, body=form.body.data, then_status=form.then.data or "",
-                    now=now),
-                done=_replied)
+                perform=_perform_reply, done=_replied)
 
 
 @bp.post("/cases/<int:case_id>/note")
@@ -323,9 +368,15 @@ def inbound(case_id):
 def status(case_id):
     return _act(case_id, StatusForm, "status", "cases/_controls.html",
                 allowed=lambda a: a.work,
-                perform=lambda case, form, now: service.change_status(
-                    case, current_user, status=form.status.data, now=now),
-                done=_changed(lambda: _("The status is changed."), "cases/_controls.html"))
+                perform=_perform_status, done=_status_changed)
+
+
+def _status_changed(case, access, form, result, now):
+    if result is not None:  # a resolution, waiting for the requester's answer
+        message = (lambda: _("The case is resolved. The requester is asked to confirm."))
+    else:
+        message = (lambda: _("The status is changed."))
+    return _changed(message, "cases/_controls.html")(case, access, form, result, now)
 
 
 @bp.post("/cases/<int:case_id>/priority")

@@ -65,6 +65,9 @@ class EscalationForm(BaseForm):
         description=_l("How urgent it is for the user."),
         choices=choices([(str(level), PRIORITY_LABELS[level]) for level in PRIORITIES]))
     attachments = MultipleFileField(FIELD_LABELS["attachments"])
+    # Ticked (or the warning's "Send anyway" button) when the description is shorter than the
+    # item's minimum and the agent sends it all the same.
+    confirm_short = BooleanField(_l("Send it anyway with this short description"))
 
     def __init__(self, *args, item, org, pending=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,7 +105,8 @@ class EscalationForm(BaseForm):
         _raise(rules.subject_problem(field.data))
 
     def validate_description(self, field):
-        _raise(rules.detail_problem("description", field.data, self.item.min_description_length))
+        # Too short is a warning (``description_warning``), not a refusal.
+        _raise(rules.detail_problem("description", field.data))
 
     def validate_troubleshooting(self, field):
         _raise(rules.detail_problem("troubleshooting", field.data,
@@ -128,6 +132,21 @@ class EscalationForm(BaseForm):
         """Validate one field with exactly the validators the whole form uses."""
         field = getattr(self, name)
         return field.validate(self, extra_validators=[getattr(type(self), f"validate_{name}")])
+
+    @property
+    def min_description_length(self):
+        return self.item.min_description_length
+
+    def description_length(self):
+        return len((self.description.data or "").strip())
+
+    def description_warning(self):
+        """The warning when the description is written but shorter than the item's minimum."""
+        return rules.description_warning(self.description.data, self.item.min_description_length)
+
+    def needs_short_confirmation(self):
+        """Sent with a too-short description and without confirming it: warn, keep nothing."""
+        return bool(self.description_warning()) and not self.confirm_short.data
 
     def help_for(self, name):
         """The item's own help for a field, shown after the field's standard help."""

@@ -204,4 +204,27 @@ class AttachmentContent(BaseModel):
         table_name = "attachment_content"
 
 
+class AttachmentThumbnail(BaseModel):
+    """The small preview of an image attachment (``thumbnails.make``), made when the file is
+    stored, or on first request for files stored before thumbnails existed. ``data`` is empty when
+    the image could not be decoded (or is too large to decode safely): then it has none, and the
+    file is shown by its name."""
+
+    attachment = ForeignKeyField(Attachment, primary_key=True, on_delete="CASCADE")
+    content_type = CharField(max_length=100, default="")
+    width = IntegerField(default=0)
+    height = IntegerField(default=0)
+    data = BlobField(null=True)
+    created_at = utc_field(default=utcnow)
+
+    class Meta:
+        table_name = "attachment_thumbnail"
+
+    @property
+    def has_image(self):
+        return self.data is not None
+
+
+# Created by migration 0020; the thumbnails table came later (0021).
 MODELS = [CatalogCategory, CatalogItem, PathStep, EscalationPacket, Attachment, AttachmentContent]
+THUMBNAIL_MODELS = [AttachmentThumbnail]

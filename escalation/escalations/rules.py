@@ -5,6 +5,8 @@ Each ``*_problem`` function returns None when the value is fine, else the messag
 """
 import re
 
+from flask_babel import format_number
+from flask_babel.speaklater import LazyString
 from flask_babel import lazy_gettext as _l
 
 from ..models import PRIORITIES
@@ -75,22 +77,36 @@ def subject_problem(value):
     return None
 
 
-def detail_problem(name, value, minimum):
-    """Description and troubleshooting: required, and long enough to be useful."""
+def detail_problem(name, value, minimum=0):
+    """Description and troubleshooting: required, and not endless. Troubleshooting must also be
+    long enough to be useful; a short description only gets a warning (``description_warning``)."""
     value = (value or "").strip()
     if not value:
         return REQUIRED_MESSAGES[name]
     if len(value) > TEXT_MAX:
         return _l("This text is too long: at most %(max)d characters.", max=TEXT_MAX)
-    if len(value) < minimum:
-        if name == "troubleshooting":
-            return _l("Too short to tell the next tier what was tried (%(count)d of at least "
-                      "%(min)d characters): write down every step and what happened.",
-                      count=len(value), min=minimum)
-        return _l("The description is too short (%(count)d of at least %(min)d characters). "
-                  "Add as much detail as possible, so the next tier need not ask.",
+    if name == "troubleshooting" and len(value) < minimum:
+        return _l("Too short to tell the next tier what was tried (%(count)d of at least "
+                  "%(min)d characters): write down every step and what happened.",
                   count=len(value), min=minimum)
     return None
+
+
+def is_short_description(value, minimum) -> bool:
+    """Written, but shorter than the item's minimum (empty is a different matter: required)."""
+    value = (value or "").strip()
+    return bool(value) and len(value) < minimum
+
+
+def description_warning(value, minimum):
+    """The warning for a description shorter than the item's minimum (None when it is long
+    enough, or empty: then it is required, see ``detail_problem``). The agent may send it anyway
+    after confirming."""
+    if not is_short_description(value, minimum):
+        return None
+    return _l("The description is shorter than the recommended %(min)s characters. Add as much "
+              "detail as you can, so the next tier need not ask. If there is no more to say, "
+              "confirm and send it anyway.", min=LazyString(format_number, minimum))
 
 
 def serial_problem(value):
@@ -136,16 +152,20 @@ def priority_problem(value):
     return None
 
 
-def packet_problems(values: dict, item) -> list[tuple[str, object]]:
-    """Every problem with a whole form's values (the service's own check), as (field, message)."""
+def packet_problems(values: dict, item, *, short_confirmed=False) -> list[tuple[str, object]]:
+    """Every problem with a whole form's values (the service's own check), as (field, message).
+    A too-short description counts unless the agent confirmed sending it anyway."""
     required = set(item.required_fields) if item is not None else set()
+    description = detail_problem("description", values.get("description"))
+    if description is None and not short_confirmed:
+        description = description_warning(values.get("description"),
+                                          item.min_description_length if item else 0)
     checks = [
         ("requester", required_problem("requester", values.get("requester"))),
         ("requested_for", required_problem("requested_for", values.get("requested_for"))
          if "requested_for" in required else None),
         ("subject", subject_problem(values.get("subject"))),
-        ("description", detail_problem("description", values.get("description"),
-                                       item.min_description_length if item else 0)),
+        ("description", description),
         ("troubleshooting", detail_problem("troubleshooting", values.get("troubleshooting"),
                                            item.min_troubleshooting_length if item else 0)),
         ("serial_number", serial_problem(values.get("serial_number"))),

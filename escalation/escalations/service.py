@@ -12,8 +12,9 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from peewee import JOIN, IntegrityError, fn
+from peewee import Case as SqlCase
 
-from .. import audit
+from .. import audit, sqlcache
 from ..db import database
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..cases import service as cases_service
@@ -21,8 +22,9 @@ from ..models import Case, Contact, Escalation, Inbox, Member, Queue, User
 from ..permissions import can_manage_org, can_view_case, can_work_case, is_staff_lead
 from . import attachments as files
 from . import rules
-from .models import (Attachment, AttachmentContent, CatalogCategory, CatalogItem,
-                     EscalationPacket, PathStep)
+from . import thumbnails as thumbs
+from .models import (Attachment, AttachmentContent, AttachmentThumbnail, CatalogCategory,
+                     CatalogItem, EscalationPacket, PathStep)
 
 BOUNCE_LIMIT = 2           # flagged when a case has gone back and forth more than this
 PENDING_LIFETIME = timedelta(days=2)
@@ -160,7 +162,9 @@ def update_item(item, actor, settings: ItemSettings, *, now) -> CatalogItem:
 # Escalation paths
 
 def path_of(item) -> list[Inbox]:
-    return [step.inbox for step in PathStep.path_of(item)]
+    """The inboxes of the item's path (its SQL compiled once: the case page asks every view)."""
+    return [step.inbox for step in sqlcache.select(("escalations.path",), PathStep.path_of,
+                                                   getattr(item, "id", item))]
 
 
 def add_path_step(item, inbox, actor, *, now) -> PathStep:
@@ -235,9 +239,14 @@ def previous_inbox(path: list[Inbox], case) -> Inbox | None:
     return lower[-1] if lower else None
 
 
-def item_of(case, *, now) -> CatalogItem:
-    """The catalog item the case was escalated through (its latest form), else the default."""
-    packet = EscalationPacket.latest_for(case)
+_UNKNOWN = object()
+
+
+def item_of(case, *, now, packet=_UNKNOWN) -> CatalogItem:
+    """The catalog item the case was escalated through (its latest form), else the default.
+    ``packet``: the case's latest packet (or None) when the caller has it already."""
+    if packet is _UNKNOWN:
+        packet = EscalationPacket.latest_for(case)
     if packet is not None and packet.item_id is not None:
         return packet.item
     return default_item(case.organisation_id, now=now)
@@ -361,27 +370,37 @@ def _contact_for(person: Person | None, org, actor, *, now) -> Contact | None:
 class UploadLimits:
     max_bytes: int = files.DEFAULT_MAX_BYTES
     max_count: int = files.DEFAULT_MAX_COUNT
+    max_pixels: int = thumbs.DEFAULT_MAX_PIXELS  # larger images are kept without a thumbnail
 
 
 def store_uploads(actor, token, uploads, *, limits: UploadLimits, now):
     """Keep the acceptable files as pending attachments of the form ``token``; returns (stored,
     refusals). Refused files are reported, never stored; the rest are kept even when the form
-    itself is invalid, so nobody picks a file twice."""
+    itself is invalid, so nobody picks a file twice. Images get their thumbnail as they are
+    stored (none when they do not decode: the file is kept all the same)."""
     stored, refusals = [], []
     uploads = [(name, data) for name, data in uploads if name or data]
     if not uploads:
         return stored, refusals
+    # Checking and thumbnailing take time: done before the transaction, so no lock waits on it.
+    checked_files = []
+    for raw_name, data in uploads:
+        try:
+            checked = files.check(raw_name, data, max_bytes=limits.max_bytes)
+        except files.Refused as refused:
+            checked_files.append((None, None, refused.message))
+            continue
+        thumbnail = thumbs.make(checked.data, checked.content_type, max_pixels=limits.max_pixels)
+        checked_files.append((checked, thumbnail, None))
     with database.atomic():
         Attachment.delete().where(
             (Attachment.organisation == actor.organisation_id) & Attachment.case.is_null()
             & (Attachment.created_at < now - PENDING_LIFETIME)).execute()
         pending = list(Attachment.pending_for(actor, token))
         count, hashes = len(pending), {a.sha256 for a in pending}
-        for raw_name, data in uploads:
-            try:
-                checked = files.check(raw_name, data, max_bytes=limits.max_bytes)
-            except files.Refused as refused:
-                refusals.append(refused.message)
+        for checked, thumbnail, refusal in checked_files:
+            if refusal is not None:
+                refusals.append(refusal)
                 continue
             if checked.sha256 in hashes:
                 continue
@@ -394,6 +413,8 @@ def store_uploads(actor, token, uploads, *, limits: UploadLimits, now):
                 name=checked.name, content_type=checked.content_type, size=checked.size,
                 sha256=checked.sha256, created_at=now)
             AttachmentContent.create(attachment=attachment, data=checked.data)
+            if checked.content_type in thumbs.DECODERS:
+                _save_thumbnail(attachment, thumbnail, now=now)
             stored.append(attachment)
             count += 1
             hashes.add(checked.sha256)
@@ -403,6 +424,73 @@ def store_uploads(actor, token, uploads, *, limits: UploadLimits, now):
 def attachment_content(attachment) -> bytes:
     content = AttachmentContent.get_by_id(attachment.id)
     return bytes(content.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Thumbnails
+
+def _save_thumbnail(attachment, thumbnail, *, now) -> AttachmentThumbnail:
+    """Store the thumbnail, or the fact that there is none (``thumbnail`` None)."""
+    if thumbnail is None:
+        return AttachmentThumbnail.create(attachment=attachment, created_at=now)
+    return AttachmentThumbnail.create(
+        attachment=attachment, content_type=thumbnail.content_type, width=thumbnail.width,
+        height=thumbnail.height, data=thumbnail.data, created_at=now)
+
+
+def thumbnail_of(attachment, *, max_pixels=thumbs.DEFAULT_MAX_PIXELS,
+                 now) -> AttachmentThumbnail | None:
+    """The attachment's thumbnail, made now when the file was stored before thumbnails existed;
+    None when it has none (not an image a browser shows, or one that does not decode)."""
+    if attachment.content_type not in thumbs.DECODERS:
+        return None
+    found = AttachmentThumbnail.get_or_none(AttachmentThumbnail.attachment == attachment.id)
+    if found is None:
+        made = thumbs.make(attachment_content(attachment), attachment.content_type,
+                           max_pixels=max_pixels)
+        try:
+            with database.atomic():
+                found = _save_thumbnail(attachment, made, now=now)
+        except IntegrityError:  # another request made it first: theirs is the same
+            found = AttachmentThumbnail.get(AttachmentThumbnail.attachment == attachment.id)
+    return found if found.has_image else None
+
+
+def make_missing_thumbnails(*, max_pixels=thumbs.DEFAULT_MAX_PIXELS, now) -> dict[str, int]:
+    """Thumbnails for every image attachment that has none yet (``flask escalations
+    thumbnails``): how many were made and how many images have none."""
+    missing = (Attachment.select(Attachment.id, Attachment.content_type)
+               .join(AttachmentThumbnail, JOIN.LEFT_OUTER,
+                     on=(AttachmentThumbnail.attachment == Attachment.id))
+               .where(Attachment.content_type.in_(list(thumbs.DECODERS))
+                      & AttachmentThumbnail.attachment.is_null())
+               .order_by(Attachment.id))
+    counts = {"made": 0, "without": 0}
+    for attachment in list(missing):
+        made = thumbnail_of(attachment, max_pixels=max_pixels, now=now)
+        counts["made" if made is not None else "without"] += 1
+    return counts
+
+
+@dataclass
+class ThumbnailState:
+    ready: bool        # False: the image has none (does not decode); show the file's name
+    width: int = 0
+    height: int = 0
+
+
+def thumbnail_states(attachment_ids) -> dict[int, ThumbnailState]:
+    """What is known of these attachments' thumbnails (without loading any bytes), by attachment
+    id. An image with no entry yet gets its thumbnail on first request."""
+    ids = [int(i) for i in attachment_ids]
+    if not ids:
+        return {}
+    rows = (AttachmentThumbnail.select(AttachmentThumbnail.attachment,
+                                       AttachmentThumbnail.width, AttachmentThumbnail.height,
+                                       AttachmentThumbnail.data.is_null(False).alias("present"))
+            .where(AttachmentThumbnail.attachment.in_(ids)).dicts())
+    return {row["attachment"]: ThumbnailState(bool(row["present"]), row["width"], row["height"])
+            for row in rows}
 
 
 def may_download(member, attachment) -> bool:
@@ -449,15 +537,18 @@ def l1_queue_of(member) -> Queue | None:
     return cases_service.queues_for_new_case(member).where(Queue.tier == 1).first()
 
 
-def submit_form(actor, item, values: FormValues, *, case=None, token=None, now):
+def submit_form(actor, item, values: FormValues, *, case=None, token=None, short_confirmed=False,
+                now):
     """Escalate the case (created first when there is none) into the item's next inbox, with the
     form kept as an immutable packet and the pending attachments attached. Returns the packet.
-    The requester is told by email after the transaction has committed."""
+    A description shorter than the item's minimum is refused unless ``short_confirmed`` (the
+    agent saw the warning and chose to send it anyway). The requester is told by email after
+    the transaction has committed."""
     with database.atomic():
         kept = list(Attachment.pending_for(actor, token))
         snapshot = _values_dict(values)
         snapshot["attachments"] = kept
-        problems = rules.packet_problems(snapshot, item)
+        problems = rules.packet_problems(snapshot, item, short_confirmed=short_confirmed)
         if problems:
             raise Invalid(problems)
         if case is not None and case.organisation_id != actor.organisation_id:
@@ -482,15 +573,19 @@ def submit_form(actor, item, values: FormValues, *, case=None, token=None, now):
         escalation = _escalate_or_move(case, target, actor, reason=_reason(values), now=now)
         if not created:
             _update_case_people(case, requester, requested_for, now=now)
+        data = _packet_data(item, values, requester, requested_for, kept, origin, target, created)
+        data["short_description_confirmed"] = bool(
+            short_confirmed and rules.is_short_description(values.description,
+                                                           item.min_description_length))
         packet = EscalationPacket.create(
             organisation=actor.organisation_id, escalation=escalation, case=case, item=item,
             submitted_by=actor, submitted_at=now,
-            data_json=json.dumps(_packet_data(item, values, requester, requested_for, kept,
-                                              origin, target, created), ensure_ascii=False))
+            data_json=json.dumps(data, ensure_ascii=False))
         _attach(kept, case, packet, now=now)
         audit.record(actor, "escalations.form_submitted", organisation=actor.organisation_id,
                      case=case, subject=packet, now=now, escalation_id=escalation.id,
-                     inbox_id=target.id, item_id=item.id, case_created=created)
+                     inbox_id=target.id, item_id=item.id, case_created=created,
+                     short_description_confirmed=data["short_description_confirmed"])
     notify_requester(packet, now=now)
     return packet
 
@@ -657,25 +752,26 @@ def _require_in_inbox(case, actor):
         raise Forbidden()
 
 
-def bounce_counts(case_ids) -> dict[int, int]:
-    """How many times each case went back down a tier (sent back, moved down, de-escalated)."""
-    case_ids = list(case_ids)
-    if not case_ids:
-        return {}
+def _bounce_query(case_ids):
     FromInbox, ToInbox = Inbox.alias(), Inbox.alias()
-    counts: dict[int, int] = {}
-    moved_down = (Escalation.select(Escalation.case, fn.COUNT(Escalation.id).alias("n"))
-                  .join(FromInbox, on=(Escalation.from_inbox == FromInbox.id))
-                  .switch(Escalation).join(ToInbox, on=(Escalation.inbox == ToInbox.id))
-                  .where(Escalation.case.in_(case_ids) & (FromInbox.tier > ToInbox.tier))
-                  .group_by(Escalation.case))
-    returned = (Escalation.select(Escalation.case, fn.COUNT(Escalation.id).alias("n"))
-                .where(Escalation.case.in_(case_ids) & (Escalation.end_reason == "de_escalated"))
-                .group_by(Escalation.case))
-    for query in (moved_down, returned):
-        for row in query.dicts():
-            counts[row["case"]] = counts.get(row["case"], 0) + row["n"]
-    return counts
+    moved_down = SqlCase(None, [(FromInbox.tier > ToInbox.tier, 1)], 0)
+    returned = SqlCase(None, [(Escalation.end_reason == "de_escalated", 1)], 0)
+    return (Escalation.select(Escalation.case, fn.SUM(moved_down + returned))
+            .join(FromInbox, JOIN.LEFT_OUTER, on=(Escalation.from_inbox == FromInbox.id))
+            .switch(Escalation).join(ToInbox, on=(Escalation.inbox == ToInbox.id))
+            .where(Escalation.case.in_(case_ids))
+            .group_by(Escalation.case))
+
+
+def bounce_counts(case_ids) -> dict[int, int]:
+    """How many times each case went back down a tier (sent back, moved down, de-escalated).
+    One query for any number of cases (the threads view asks for a page of them), its SQL
+    compiled once per length of the padded id list."""
+    ids = sqlcache.padded(case_ids)
+    if not ids:
+        return {}
+    rows = sqlcache.rows(("escalations.bounces", len(ids)), _bounce_query, ids)
+    return {case_id: int(n) for case_id, n in rows if n}
 
 
 def is_bouncing(count: int) -> bool:
@@ -683,17 +779,27 @@ def is_bouncing(count: int) -> bool:
 
 
 def history_of(case) -> list[Escalation]:
-    """The case's escalation records, oldest first, with their inboxes and people."""
-    FromInbox = Inbox.alias()
-    return list(Escalation.select(Escalation, Inbox, Queue, FromInbox)
+    """The case's escalation records, oldest first, with their inboxes and people (who
+    escalated included: the panel names them). Its SQL is compiled once: the case page asks on
+    every view."""
+    return sqlcache.select(("escalations.history",), _history_query, getattr(case, "id", case))
+
+
+def _history_query(case_id):
+    FromInbox, EscalatedBy = Inbox.alias(), Member.alias()
+    return (Escalation.select(Escalation, Inbox, Queue, FromInbox, EscalatedBy, User)
                 .join(Inbox, on=(Escalation.inbox == Inbox.id), attr="inbox")
+                .switch(Escalation).join(EscalatedBy, JOIN.LEFT_OUTER,
+                                         on=(Escalation.escalated_by == EscalatedBy.id),
+                                         attr="escalated_by")
+                .join(User, JOIN.LEFT_OUTER, on=(EscalatedBy.user == User.id), attr="user")
                 .switch(Escalation).join(Queue, JOIN.LEFT_OUTER,
                                          on=(Escalation.origin_queue == Queue.id),
                                          attr="origin_queue")
                 .switch(Escalation).join(FromInbox, JOIN.LEFT_OUTER,
                                          on=(Escalation.from_inbox == FromInbox.id),
                                          attr="from_inbox")
-                .where(Escalation.case == case)
+                .where(Escalation.case == case_id)
                 .order_by(Escalation.escalated_at, Escalation.id))
 
 

@@ -19,14 +19,16 @@ from ..models import PRIORITY_LABELS, TIER_LABELS, Inbox, Message
 from ..permissions import can_manage_org
 from ..web import (case_or_404, fragment, get_or_404, inbox_or_404, render_page_or_partial,
                    require, see_other, wants_partial)
-from . import rules, service
+from . import cli, rules, service
 from .attachments import ALLOWED_DESCRIPTION, DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, human_size
+from .thumbnails import DEFAULT_MAX_PIXELS
 from .forms import (FIELD_LABELS, FORM_FIELDS, CategoryForm, EscalationForm, ItemForm,
                     NewContactForm, NewItemForm, NextTierForm, PathStepForm, SendBackForm)
 from .models import (BUILTIN_LABELS, PREVIEWABLE_IMAGES, Attachment, CatalogCategory, CatalogItem,
                      EscalationPacket, PathStep)
 
 bp = Blueprint("escalations", __name__, url_prefix="/escalations")
+cli.register(bp.cli)
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -50,6 +52,13 @@ def escalation_packet(packet_id):
     return EscalationPacket.get_or_none(EscalationPacket.id == packet_id)
 
 
+@bp.app_template_global()
+def attachment_thumbnails(attachment_ids):
+    """What is known of these attachments' thumbnails (``service.ThumbnailState`` by id), for the
+    form's file list and the packet card."""
+    return service.thumbnail_states(attachment_ids)
+
+
 @bp.app_template_filter("filesize")
 def filesize(size):
     return human_size(int(size or 0))
@@ -62,7 +71,8 @@ def _org():
 def _limits():
     config = current_app.config
     return service.UploadLimits(max_bytes=config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES),
-                                max_count=config.get("ATTACHMENT_MAX_COUNT", DEFAULT_MAX_COUNT))
+                                max_count=config.get("ATTACHMENT_MAX_COUNT", DEFAULT_MAX_COUNT),
+                                max_pixels=config.get("THUMBNAIL_MAX_PIXELS", DEFAULT_MAX_PIXELS))
 
 
 def item_or_404(item_id) -> CatalogItem:
@@ -150,12 +160,12 @@ def _work_session_steps(case):
     return troubleshooting_text(case)
 
 
-def _render_form(form, item, case, *, status=200, contact_form=None):
+def _render_form(form, item, case, *, status=200, contact_form=None, warned=False):
     return render_page_or_partial(
         "escalations/form.html", "escalations/_form.html", status=status, form=form, item=item,
         case=case, action=_form_url(item, case), contact_form=contact_form or NewContactForm(
             prefix="contact", formdata=None),
-        limits=_limits(), allowed=ALLOWED_DESCRIPTION, labels=escalation_labels())
+        limits=_limits(), allowed=ALLOWED_DESCRIPTION, labels=escalation_labels(), warned=warned)
 
 
 @bp.route("/form", methods=["GET", "POST"])
@@ -192,9 +202,13 @@ def _submit(item, case):
     form.attachments.errors = list(form.attachments.errors or []) + refusals
     if not valid or refusals:
         return _render_form(form, item, case, status=422)
+    if form.needs_short_confirmation():
+        # A warning, not a refusal: the form again, as typed (uploads kept), nothing sent, and
+        # "Send anyway" to go on.
+        return _render_form(form, item, case, status=422, warned=True)
     try:
         packet = service.submit_form(current_user, item, form.values(), case=case, token=token,
-                                     now=now)
+                                     short_confirmed=bool(form.confirm_short.data), now=now)
     except Invalid as invalid:
         form.populate_errors(invalid)
         return _render_form(form, item, case, status=422)
@@ -248,6 +262,20 @@ def validate_field(name):
                                   labels=escalation_labels())
 
 
+@bp.post("/description-length")
+@login_required
+def description_length():
+    """The description's length hint, counted as the agent types (htmx): how many characters,
+    and below the item's minimum the nudge to add detail."""
+    item, case = _form_target()
+    form = EscalationForm(item=item, org=_org())
+    return render_page_or_partial(
+        "escalations/description_length.html", "escalations/_description_length.html", form=form,
+        item=item, case=case, action=_form_url(item, case),
+        hint_url=url_for("escalations.description_length", item=item.id,
+                         case=case.id if case else None))
+
+
 @bp.get("/people")
 @login_required
 def people():
@@ -279,23 +307,43 @@ def download(attachment_id):
     return response
 
 
+@bp.get("/attachments/<int:attachment_id>/thumbnail")
+@login_required
+def thumbnail(attachment_id):
+    """An image attachment's thumbnail (made now for files stored before thumbnails existed), for
+    the same members as the file itself; 404 when it has none."""
+    attachment = get_or_404(Attachment.select().where((Attachment.id == attachment_id)
+                                                      & (Attachment.organisation == _org())))
+    require(service.may_download(current_user, attachment))
+    found = service.thumbnail_of(attachment, max_pixels=_limits().max_pixels, now=utcnow())
+    if found is None:
+        abort(404)
+    response = send_file(io.BytesIO(bytes(found.data)), mimetype=found.content_type,
+                         max_age=3600, etag=f"{attachment.sha256}-thumb", conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Private content: the member's own browser may keep it a while, no shared cache may.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 # ---------------------------------------------------------------------------------------------
 # Tiers: the case panel, next tier, send back
 
 def tiers_context(member, case, now):
     """What the tiers panel shows: who holds the case, its path, the back-and-forth flag, the
     latest packet, and the actions this member may take."""
-    item = service.item_of(case, now=now)
-    path = service.path_of(item)
-    bounces = service.bounce_counts([case.id]).get(case.id, 0)
     packet = EscalationPacket.latest_for(case)
+    item = service.item_of(case, now=now, packet=packet)
+    path = service.path_of(item)
+    history = service.history_of(case)
+    bounces = service.bounce_counts([case.id]).get(case.id, 0)
     movable = service.may_move_between_tiers(member, case)
     in_inbox = case.inbox_id is not None
     return {
         "case": case, "item": item, "path": path, "route": case.route(now), "now": now,
         "bounces": bounces, "bouncing": service.is_bouncing(bounces), "packet": packet,
-        "attachments": list(service.attachments_of(case)),
-        "history": service.history_of(case),
+        "history": history,
         "next_inbox": service.next_inbox(path, case) if in_inbox or path else None,
         "previous_inbox": service.previous_inbox(path, case) if in_inbox else None,
         "can_escalate": case.status in ("open", "waiting") and service.may_work_case(member, case),
@@ -307,9 +355,11 @@ def tiers_context(member, case, now):
 def _case_panel(member, case, now):
     if case is None or not service.may_see_case(member, case):
         return None
-    return {"tiers": tiers_context(member, case, now or utcnow()),
-            "next_form": NextTierForm(formdata=None, prefix="next"),
-            "back_form": SendBackForm(formdata=None, prefix="back")}
+    tiers = tiers_context(member, case, now or utcnow())
+    movable = tiers["can_move"]  # the panel shows the forms only then
+    return {"tiers": tiers,
+            "next_form": NextTierForm(formdata=None, prefix="next") if movable else None,
+            "back_form": SendBackForm(formdata=None, prefix="back") if movable else None}
 
 
 def _render_tiers(case, *, status=200, next_form=None, back_form=None, trigger=None):
@@ -576,8 +626,11 @@ def _path_changed(item):
 # Places on other areas' pages
 
 def _landing_panel(member, _obj, now):
-    service.ensure_default_catalog(member.organisation, now=now or utcnow())
     items = list(CatalogItem.for_org(member.organisation).limit(8))
+    if not any(item.key == "escalation" for item in items):
+        # Not made yet (or archived, or beyond the first eight): make sure it exists.
+        service.ensure_default_catalog(member.organisation, now=now or utcnow())
+        items = list(CatalogItem.for_org(member.organisation).limit(8))
     return {"catalog_items": items} if items else None
 
 

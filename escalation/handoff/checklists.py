@@ -1,11 +1,12 @@
-"""Curating checklists (admins): a checklist and its ordered steps. Running one is in
-``worksession``."""
+"""Curating checklists (admins): a checklist, its link to the service catalog and its ordered
+steps; and which checklists to offer on a case. Running one is in ``worksession``."""
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
 from .. import audit
 from ..db import database
 from ..errors import Conflict, Invalid
+from . import catalog_links
 from .models import VALUE_KINDS, Checklist, ChecklistStep
 
 
@@ -13,12 +14,21 @@ def _clean(text):
     return (text or "").strip()
 
 
-def _checklist_fields(name, applies_to, description):
+def _checklist_fields(org, name, applies_to, description, catalog, current=""):
+    """The columns to store; ``catalog`` is the link's form value (see ``catalog_links``): the
+    organisation's own catalog item or category, or "" for a general checklist."""
     name = _clean(name)
+    reasons = []
     if not name:
-        raise Invalid([("name", _l("Give the checklist a name."))])
+        reasons.append(("name", _l("Give the checklist a name.")))
+    try:
+        link = catalog_links.resolve(org, catalog, current=current)
+    except Invalid as invalid:
+        reasons += invalid.reasons
+    if reasons:
+        raise Invalid(reasons)
     return dict(name=name[:200], applies_to=_clean(applies_to)[:200],
-                description=_clean(description))
+                description=_clean(description), **link.fields())
 
 
 def _step_fields(title, help, value_kind, choices_text, photo_required):
@@ -38,22 +48,51 @@ def _step_fields(title, help, value_kind, choices_text, photo_required):
                 photo_required=bool(photo_required))
 
 
-def create_checklist(org, actor, *, name, applies_to="", description="", now) -> Checklist:
-    fields = _checklist_fields(name, applies_to, description)
+def create_checklist(org, actor, *, name, applies_to="", description="", catalog="",
+                     now) -> Checklist:
+    fields = _checklist_fields(org, name, applies_to, description, catalog)
     with database.atomic():
         checklist = Checklist.create(organisation=org, created_at=now, updated_at=now, **fields)
         audit.record(actor, "handoff.checklist_created", organisation=org, subject=checklist,
-                     now=now, name=checklist.name)
+                     now=now, name=checklist.name, catalog=catalog_links.value_of(checklist))
     return checklist
 
 
-def update_checklist(checklist, actor, *, name, applies_to="", description="", now) -> Checklist:
-    fields = _checklist_fields(name, applies_to, description)
+def update_checklist(checklist, actor, *, name, applies_to="", description="", catalog="",
+                     now) -> Checklist:
+    fields = _checklist_fields(checklist.organisation_id, name, applies_to, description, catalog,
+                               current=catalog_links.value_of(checklist))
     with database.atomic():
         Checklist.update(updated_at=now, **fields).where(Checklist.id == checklist.id).execute()
+        saved = Checklist.get_by_id(checklist.id)
         audit.record(actor, "handoff.checklist_updated", organisation=checklist.organisation_id,
-                     subject=checklist, now=now, name=fields["name"])
-    return Checklist.get_by_id(checklist.id)
+                     subject=checklist, now=now, name=fields["name"],
+                     catalog=catalog_links.value_of(saved))
+    return saved
+
+
+def checklists_for_case(case, *, catalog=None) -> list[catalog_links.Group]:
+    """The checklists a worker may start on the case, grouped in the order they are offered:
+    those for the case's catalog item ("Suggested for <item>"), for its category, the general
+    ones (linked to neither), then the rest. Archived checklists are left out. ``catalog``:
+    the case's (item, category) when the caller has it already (``catalog_links.case_catalog``)."""
+    item, category = catalog if catalog is not None else catalog_links.case_catalog(case)
+    return catalog_links.group(
+        list(Checklist.for_org(case.organisation_id)), item, category,
+        general_label=_l("General checklists"), other_label=_l("Other checklists"))
+
+
+def startable_checklist(case, checklist_id):
+    """The checklist chosen to start on the case: the organisation's own and not archived, or
+    None for a session without a checklist."""
+    if not checklist_id:
+        return None
+    checklist = Checklist.get_or_none((Checklist.id == checklist_id)
+                                      & (Checklist.organisation == case.organisation_id)
+                                      & Checklist.archived_at.is_null())
+    if checklist is None:
+        raise Invalid([("checklist", _l("Choose one of the checklists offered."))])
+    return checklist
 
 
 def archive_checklist(checklist, actor, *, now):

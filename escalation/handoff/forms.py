@@ -1,8 +1,8 @@
 """One form per user action of the handoff area."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, HiddenField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, HiddenField, IntegerField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.fields import EmailField, URLField
 from wtforms.validators import (URL, DataRequired, InputRequired, Length, NumberRange, Optional,
                                 Regexp)
@@ -32,13 +32,24 @@ class ActionForm(BaseForm):
     """A bare POST (revoke, finish, archive, dismiss): only the CSRF token."""
 
 
+def checklist_label(checklist):
+    return checklist.name + (f" ({checklist.applies_to})" if checklist.applies_to else "")
+
+
 class StartSessionForm(BaseForm):
     checklist = SelectField(_l("Checklist"), validators=[Optional()])
 
-    def set_checklists(self, rows):
-        self.checklist.choices = choices([("", _l("No checklist: notes and photos only"))]
-                                         + [(str(c.id), c.name + (f" ({c.applies_to})" if c.applies_to else ""))
-                                            for c in rows])
+    def set_checklists(self, groups, *, preselect=False):
+        """The options from ``checklists.checklists_for_case``: one optgroup per group, the
+        suggested ones first; ``preselect`` (a fresh form) chooses the first suggestion."""
+        options = [SelectChoice("", str(_l("No checklist: notes and photos only")))]
+        for group in groups:
+            options += [SelectChoice(str(c.id), checklist_label(c), optgroup=group.label)
+                        for c in group.rows]
+        self.checklist.choices = options
+        suggested = [g for g in groups if g.kind in ("item", "category")]
+        if preselect and suggested:
+            self.checklist.data = str(suggested[0].rows[0].id)
 
 
 class StepForm(BaseForm):
@@ -57,10 +68,18 @@ class PhotoForm(BaseForm):
 
 class ChecklistForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    # Checked by the service against the organisation's own catalog (a clear message there).
+    catalog = SelectField(_l("Catalog item or category"), validate_choice=False,
+                          validators=[Optional()],
+                          description=_l("Workers see this checklist first on cases that came "
+                                         "in through this item or category."))
     applies_to = StringField(_l("Applies to"), validators=[Optional(), Length(max=200)],
-                             description=_l("The catalog item or category this procedure is "
-                                            "for, e.g. \"Printers\" or \"Hardware → Laptops\"."))
+                             description=_l("Free text shown with the name, e.g. a model or a "
+                                            "site."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+
+    def set_catalog(self, options):
+        self.catalog.choices = options
 
 
 class ChecklistStepForm(BaseForm):
@@ -78,6 +97,11 @@ class RoutingEntryForm(BaseForm):
     issue = StringField(_l("Issue"), validators=[Optional(), Length(max=200)])
     keywords = StringField(_l("Keywords"), validators=[Optional(), Length(max=500)],
                            description=_l("Words people search for, separated by spaces."))
+    # Checked by the service against the organisation's own catalog (a clear message there).
+    catalog = SelectField(_l("Catalog item or category"), validate_choice=False,
+                          validators=[Optional()],
+                          description=_l("From a case that came in through this item or "
+                                         "category, the entry is suggested first."))
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("Email"), validators=[
@@ -91,6 +115,9 @@ class RoutingEntryForm(BaseForm):
 
     def set_inboxes(self, inboxes):
         self.inbox.choices = choices([("", _l("None"))] + [(str(i.id), i.name) for i in inboxes])
+
+    def set_catalog(self, options):
+        self.catalog.choices = options
 
 
 class UseEntryForm(BaseForm):

@@ -37,9 +37,10 @@ VALUE_KIND_LABELS = {
 
 
 class Checklist(BaseModel):
-    """A procedure for one catalog item or category. ``applies_to`` is free text until the
-    service catalog exists; ``catalog_category_id``/``catalog_item_id`` are the references to
-    wire to it then (plain integers, no foreign key, so this table does not depend on it)."""
+    """A procedure for one catalog item or category, or a general one (linked to neither).
+    ``catalog_item_id``/``catalog_category_id`` (at most one set) are plain integers, no foreign
+    key, so this table does not depend on the catalog's; ``catalog_links`` checks them against
+    the organisation's own catalog. ``applies_to`` is free text shown with the name."""
 
     organisation = ForeignKeyField(Organisation, on_delete="CASCADE")
     name = CharField(max_length=200)
@@ -295,6 +296,10 @@ class RoutingEntry(BaseModel):
     help_url = CharField(max_length=500, default="")
     notes = TextField(default="")
     inbox = ForeignKeyField(Inbox, null=True, on_delete="SET NULL")
+    # The catalog item or category the entry is for (at most one; as on Checklist): offered
+    # first from a case that came in through it. Added by migration 0031.
+    catalog_category_id = IntegerField(null=True)
+    catalog_item_id = IntegerField(null=True)
     search_text = TextField(default="")  # the searched fields, case-folded (see routing.search)
     archived_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)

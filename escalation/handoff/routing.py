@@ -21,6 +21,7 @@ from .. import audit
 from ..db import database
 from ..errors import Conflict, Invalid
 from ..models import Inbox
+from . import catalog_links
 from .models import RoutingEntry, RoutingUse
 
 ENTRY_FIELDS = ("asset_type", "issue", "keywords", "contact_name", "department", "email", "phone",
@@ -33,10 +34,19 @@ SOLVED_STATUSES = ("resolved", "closed")
 # Curation (admins)
 
 
-def _entry_fields(org, values, inbox):
+def _entry_fields(org, values, inbox, catalog="", current=""):
+    """The columns to store; ``catalog`` is the link's form value (see ``catalog_links``): the
+    organisation's own catalog item or category the entry is for, or "" for none."""
     fields = {name: (values.get(name) or "").strip() for name in ENTRY_FIELDS}
     reasons = []
-    if not (fields["asset_type"] or fields["issue"] or fields["keywords"]):
+    try:
+        fields.update(catalog_links.resolve(org, catalog, current=current).fields())
+    except Invalid as invalid:
+        reasons += invalid.reasons
+        linked = False
+    else:
+        linked = bool(fields["catalog_item_id"] or fields["catalog_category_id"])
+    if not (fields["asset_type"] or fields["issue"] or fields["keywords"] or linked):
         reasons.append(("asset_type", _l("Say what the entry covers: a machine or asset type, "
                                          "an issue or keywords.")))
     if not (fields["contact_name"] or fields["department"] or fields["email"] or fields["phone"]
@@ -55,8 +65,8 @@ def _entry_fields(org, values, inbox):
     return fields
 
 
-def create_entry(org, actor, *, values: dict, inbox=None, now) -> RoutingEntry:
-    fields = _entry_fields(org, values, inbox)
+def create_entry(org, actor, *, values: dict, inbox=None, catalog="", now) -> RoutingEntry:
+    fields = _entry_fields(org, values, inbox, catalog)
     with database.atomic():
         entry = RoutingEntry.create(organisation=org, created_at=now, updated_at=now, **fields)
         audit.record(actor, "handoff.routing_entry_created", organisation=org, subject=entry,
@@ -64,8 +74,9 @@ def create_entry(org, actor, *, values: dict, inbox=None, now) -> RoutingEntry:
     return entry
 
 
-def update_entry(entry, actor, *, values: dict, inbox=None, now) -> RoutingEntry:
-    fields = _entry_fields(entry.organisation_id, values, inbox)
+def update_entry(entry, actor, *, values: dict, inbox=None, catalog="", now) -> RoutingEntry:
+    fields = _entry_fields(entry.organisation_id, values, inbox, catalog,
+                           current=catalog_links.value_of(entry))
     with database.atomic():
         RoutingEntry.update(updated_at=now, **fields).where(RoutingEntry.id == entry.id).execute()
         audit.record(actor, "handoff.routing_entry_updated", organisation=entry.organisation_id,
@@ -100,6 +111,19 @@ def search(org, text, *, limit=50):
     for term in (text or "").casefold().split()[:8]:
         query = query.where(RoutingEntry.search_text.contains(term))
     return query.limit(limit)
+
+
+def suggested_for_case(case) -> list[catalog_links.Group]:
+    """The entries for the case's catalog item ("Suggested for <item>"), then those for its
+    category; empty when the case came in through no catalog item or nothing is linked to it."""
+    item, category = catalog_links.case_catalog(case)
+    if item is None:
+        return []
+    rows = RoutingEntry.for_org(case.organisation_id).where(
+        (RoutingEntry.catalog_item_id == item.id)
+        | ((RoutingEntry.catalog_category_id == category.id)
+           & RoutingEntry.catalog_item_id.is_null()))
+    return catalog_links.group(list(rows), item, category, general_label="", other_label="")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -206,29 +206,47 @@ def revoke_code(code, actor, *, now):
 
 
 def _on_holder_change(event):
-    """Any change of who holds a case revokes its live code (inside that change's transaction)."""
-    if event.case_id is None or event.action not in audit.HOLDER_CHANGES:
+    _on_holder_changes([event])
+
+
+def _on_holder_changes(events):
+    """Any change of who holds a case revokes its live code (inside that change's transaction):
+    one UPDATE for the events recorded together."""
+    events = [event for event in events
+              if event.case_id is not None and event.action in audit.HOLDER_CHANGES]
+    if not events:
         return
-    if _revoke_live(event.case_id, now=event.created_at, reason="holder_changed"):
-        audit.record(event.actor_id, "handoff.revoked", organisation=event.organisation_id,
-                     case=event.case_id, now=event.created_at, reason="holder_changed",
-                     cause=event.action)
+    revoked = {row.case_id for row in
+               HandoffCode.update(revoked_at=events[0].created_at, revoked_reason="holder_changed",
+                                  live_case_id=None)
+               .where(HandoffCode.live_case_id.in_(list({event.case_id for event in events}))
+                      & HandoffCode.redeemed_at.is_null() & HandoffCode.revoked_at.is_null())
+               .returning(HandoffCode.case).execute()}
+    for event in events:
+        if event.case_id in revoked:
+            revoked.discard(event.case_id)
+            audit.record(event.actor_id, "handoff.revoked", organisation=event.organisation_id,
+                         case=event.case_id, now=event.created_at, reason="holder_changed",
+                         cause=event.action)
 
 
 _subscribed = set()
 
 
-def _on_any_event(event):
+def _on_any_events(events):
     # Actions that areas add to HOLDER_CHANGES after this module was imported.
-    if event.action not in _subscribed:
-        _on_holder_change(event)
+    _on_holder_changes([event for event in events if event.action not in _subscribed])
+
+
+def _on_any_event(event):
+    _on_any_events([event])
 
 
 def _subscribe():
     for action in sorted(audit.HOLDER_CHANGES):
-        audit.subscribe(action, _on_holder_change)
+        audit.subscribe(action, _on_holder_change, many=_on_holder_changes)
         _subscribed.add(action)
-    audit.subscribe("*", _on_any_event)
+    audit.subscribe("*", _on_any_event, many=_on_any_events)
 
 
 _subscribe()

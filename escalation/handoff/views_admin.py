@@ -10,7 +10,7 @@ from ..clock import utcnow
 from ..errors import Invalid
 from ..models import Inbox
 from ..web import render_page_or_partial, require, see_other
-from . import bp, checklists, permissions, routing
+from . import bp, catalog_links, checklists, permissions, routing
 from .forms import ActionForm, ChecklistForm, ChecklistStepForm, RoutingEntryForm
 from .loaders import checked_action, checklist_or_404, checklist_step_or_404, entry_or_404
 from .models import Checklist, ChecklistStep, RoutingEntry
@@ -35,39 +35,60 @@ def _saved(form, save):
 # Checklists
 
 
-@bp.get("/admin/checklists")
-@login_required
-def admin_checklists():
-    _curator()
-    rows = list(Checklist.for_org(current_user.organisation_id))
+def _checklist_form(checklist=None, *, bound=False):
+    """The checklist form, its catalog select listing the organisation's own items and
+    categories (and the checklist's current link, even when archived)."""
+    current = catalog_links.value_of(checklist) if checklist is not None else ""
+    if bound:
+        form = ChecklistForm()
+    else:
+        form = ChecklistForm(formdata=None, obj=checklist)
+        form.catalog.data = current
+    form.set_catalog(catalog_links.choices(current_user.organisation_id, current=current,
+                                           general_label=_("None: a general checklist")))
+    return form
+
+
+def _checklists_page(form, status=200):
+    org = current_user.organisation_id
+    rows = list(Checklist.for_org(org))
     counts = {}
     if rows:
         counts = dict(ChecklistStep.select(ChecklistStep.checklist, fn.COUNT(ChecklistStep.id))
                       .where(ChecklistStep.checklist.in_([c.id for c in rows]))
                       .group_by(ChecklistStep.checklist).tuples())
-    return render_template("handoff/admin_checklists.html", checklists=rows, counts=counts,
-                           form=ChecklistForm(formdata=None))
+    return render_page_or_partial("handoff/admin_checklists.html", "handoff/_checklist_form.html",
+                                  status=status, checklists=rows, counts=counts, form=form,
+                                  links=catalog_links.row_labels(org, rows))
+
+
+@bp.get("/admin/checklists")
+@login_required
+def admin_checklists():
+    _curator()
+    return _checklists_page(_checklist_form())
+
+
+def _checklist_values(form):
+    return dict(name=form.name.data, applies_to=form.applies_to.data,
+                description=form.description.data, catalog=form.catalog.data or "")
 
 
 @bp.post("/admin/checklists")
 @login_required
 def create_checklist():
     _curator()
-    form = ChecklistForm()
+    form = _checklist_form(bound=True)
     checklist = _saved(form, lambda: checklists.create_checklist(
-        current_user.organisation_id, current_user, name=form.name.data,
-        applies_to=form.applies_to.data, description=form.description.data, now=utcnow()))
+        current_user.organisation_id, current_user, now=utcnow(), **_checklist_values(form)))
     if checklist is None:
-        rows = list(Checklist.for_org(current_user.organisation_id))
-        return render_page_or_partial("handoff/admin_checklists.html",
-                                      "handoff/_checklist_form.html", status=422,
-                                      checklists=rows, counts={}, form=form)
+        return _checklists_page(form, status=422)
     flash(_("The checklist is created. Now add its steps."), "success")
     return see_other("handoff.admin_checklist", checklist_id=checklist.id)
 
 
 def _checklist_page(checklist, *, form=None, step_form=None, status=200):
-    form = form or ChecklistForm(formdata=None, obj=checklist)
+    form = form or _checklist_form(checklist)
     step_form = step_form or ChecklistStepForm(formdata=None, prefix="step")
     return render_template("handoff/admin_checklist.html", checklist=checklist, form=form,
                            step_form=step_form, steps=list(ChecklistStep.of(checklist)),
@@ -81,10 +102,9 @@ def admin_checklist(checklist_id):
     checklist = checklist_or_404(checklist_id)
     if request.method == "GET":
         return _checklist_page(checklist)
-    form = ChecklistForm()
+    form = _checklist_form(checklist, bound=True)
     saved = _saved(form, lambda: checklists.update_checklist(
-        checklist, current_user, name=form.name.data, applies_to=form.applies_to.data,
-        description=form.description.data, now=utcnow()))
+        checklist, current_user, now=utcnow(), **_checklist_values(form)))
     if saved is None:
         return _checklist_page(checklist, form=form, status=422)
     flash(_("The checklist is saved."), "success")
@@ -172,12 +192,16 @@ def _inboxes():
 
 
 def _entry_form(entry=None, *, bound=False):
+    current = catalog_links.value_of(entry) if entry is not None else ""
     if bound:
         form = RoutingEntryForm()
     else:
         form = RoutingEntryForm(formdata=None, obj=entry)
         form.inbox.data = str(entry.inbox_id) if entry is not None and entry.inbox_id else ""
+        form.catalog.data = current
     form.set_inboxes(_inboxes())
+    form.set_catalog(catalog_links.choices(current_user.organisation_id, current=current,
+                                           general_label=_("None")))
     return form
 
 
@@ -199,9 +223,11 @@ def _entry_values(form):
 @login_required
 def admin_directory():
     _curator()
-    entries = list(RoutingEntry.for_org(current_user.organisation_id))
+    org = current_user.organisation_id
+    entries = list(RoutingEntry.for_org(org))
     return render_template("handoff/admin_directory.html", entries=entries,
-                           stats=routing.entry_stats(current_user.organisation_id),
+                           stats=routing.entry_stats(org),
+                           links=catalog_links.row_labels(org, entries),
                            action_form=ActionForm(formdata=None))
 
 
@@ -214,7 +240,7 @@ def new_entry():
     form = _entry_form(bound=True)
     entry = _saved(form, lambda: routing.create_entry(
         current_user.organisation_id, current_user, values=_entry_values(form),
-        inbox=_entry_inbox(form), now=utcnow()))
+        inbox=_entry_inbox(form), catalog=form.catalog.data or "", now=utcnow()))
     if entry is None:
         return render_page_or_partial("handoff/admin_entry.html", "handoff/_entry_form.html",
                                       status=422, form=form, entry=None)
@@ -231,7 +257,8 @@ def edit_entry(entry_id):
         return render_template("handoff/admin_entry.html", form=_entry_form(entry), entry=entry)
     form = _entry_form(bound=True)
     saved = _saved(form, lambda: routing.update_entry(
-        entry, current_user, values=_entry_values(form), inbox=_entry_inbox(form), now=utcnow()))
+        entry, current_user, values=_entry_values(form), inbox=_entry_inbox(form),
+        catalog=form.catalog.data or "", now=utcnow()))
     if saved is None:
         return render_page_or_partial("handoff/admin_entry.html", "handoff/_entry_form.html",
                                       status=422, form=form, entry=entry)

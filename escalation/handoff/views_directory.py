@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..clock import utcnow
 from ..errors import Invalid
 from ..models import Case, Contact
-from ..web import get_or_404, render_page_or_partial, require
+from ..web import get_or_404, render_page_or_partial, require, wants_partial
 from . import bp, permissions, routing, worksession
 from .forms import EntryEscalateForm, UseEntryForm
 from .loaders import entry_or_404, use_or_404
@@ -43,6 +43,8 @@ def directory():
     case = _case_from(request.args.get("case"))
     entries = list(routing.search(current_user.organisation_id, text))
     context = dict(q=text, case=case, entries=entries, use_form=UseEntryForm(formdata=None),
+                   suggested=routing.suggested_for_case(case) if case and not wants_partial()
+                   else [],
                    may_escalate=bool(case) and permissions.may_escalate(current_user, case)
                    and routing.inbox_service() is not None,
                    may_curate=permissions.may_curate(current_user), reason=_reason)

@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 from ..clock import utcnow
 from ..errors import Invalid
 from ..web import case_or_404, fragment, render_page_or_partial, require, see_other, wants_partial
-from . import bp, permissions, worksession
+from . import bp, checklists, permissions, worksession
 from .forms import ActionForm, NotesForm, PhotoForm, StartSessionForm, StepForm
 from .loaders import checked_action, photo_or_404, session_or_404, step_or_404
-from .models import Checklist, HandoffCode, SessionPhoto, SessionStep, WorkSession
+from .catalog_links import case_catalog
+from .models import HandoffCode, SessionPhoto, SessionStep, WorkSession
 
 SESSION_CHANGED = "work-session-changed"
 
@@ -95,15 +96,22 @@ def page_context(case, now, *, bound_step=None, notes_form=None, start_form=None
     work = permissions.may_work_case(current_user, case)
     if current is not None:
         _with_forms(current, bound=bound_step)
+    catalog_item = None
     if start_form is None and current is None and work:
         start_form = StartSessionForm(formdata=None)
+        preselect = True
+    else:
+        preselect = False
     if start_form is not None:
-        start_form.set_checklists(Checklist.for_org(case.organisation_id))
+        catalog = case_catalog(case)
+        start_form.set_checklists(checklists.checklists_for_case(case, catalog=catalog),
+                                  preselect=preselect)
+        catalog_item = catalog[0]
     live_code = (HandoffCode.select().where((HandoffCode.case == case.id)
                                             & HandoffCode.live_expr(now)
                                             & (HandoffCode.issued_by == current_user.id)).first())
     return dict(case=case, now=now, views=views, current=current, work=work,
-                start_form=start_form,
+                start_form=start_form, catalog_item=catalog_item,
                 notes_form=notes_form or (NotesForm(formdata=None, notes=current.session.notes)
                                           if current else None),
                 photo_forms=photo_forms or {}, action_form=ActionForm(formdata=None),
@@ -154,13 +162,16 @@ def start_session(case_id):
     _viewable(case)
     require(permissions.may_work_case(current_user, case))
     form = StartSessionForm()
-    form.set_checklists(Checklist.for_org(case.organisation_id))
     now = utcnow()
+    # The page re-renders this form (its choices set there) when it is refused.
+    form.set_checklists(checklists.checklists_for_case(case))
     if not form.validate_on_submit():
         return _session_page(case, now, status=422, start_form=form)
-    checklist = Checklist.get_or_none((Checklist.id == (form.checklist.data or 0))
-                                      & (Checklist.organisation == case.organisation_id)
-                                      & Checklist.archived_at.is_null())
+    try:
+        checklist = checklists.startable_checklist(case, form.checklist.data)
+    except Invalid as invalid:
+        form.populate_errors(invalid)
+        return _session_page(case, now, status=422, start_form=form)
     worksession.start_session(case, current_user, checklist=checklist, now=now)
     flash(_("The work session has started. Each step is saved as you go."), "success")
     return _back_to_session(case)

@@ -2,9 +2,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..cases.service import NOTE_MAX, NOTE_NEEDED
 from ..forms import BaseForm, choices
 from ..models import TIER_LABELS, TIERS
 from . import service
@@ -81,10 +83,12 @@ class DeEscalateForm(BaseForm):
 
 
 class ResolveForm(BaseForm):
+    """Resolving always needs the resolution note (the service checks it and says so)."""
     PREFIX = "resolve"
-    note = TextAreaField(_l("Internal note (optional)"),
-                         description=_l("What was done. Notes are never sent to the contact."),
-                         validators=[Optional(), Length(max=service.MESSAGE_MAX)])
+    note = TextAreaField(_l("Resolution note"),
+                         description=_l("What solved the problem. The requester sees it in the "
+                                        "email that asks them to confirm."),
+                         validators=[DataRequired(message=NOTE_NEEDED), Length(max=NOTE_MAX)])
 
 
 DURATION_UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}

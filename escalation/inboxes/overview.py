@@ -3,18 +3,23 @@
 
 Every count and list uses the ``Case`` predicates (``is_open_expr``, ``claimable_expr``,
 ``claim_live_expr``, ``waiting_in``): the same ones the claim query uses, so they cannot drift.
-The overview costs a fixed number of queries: owned inboxes, one aggregate, one "next up" list per
-owned inbox and "my claimed"; a refresh that finds nothing changed (same ETag) stops after the
-aggregate.
+The overview costs four queries whatever the number of inboxes and cases: owned inboxes, one
+aggregate, the "next up" lists of every owned inbox and "my claimed"; a refresh that finds nothing
+changed (same ETag) stops after the aggregate. Their SQL is compiled once per process
+(``sqlcache``), and the partial index of migration 0051 answers the aggregate and the claim order
+without reading the cases' rows.
 """
 import hashlib
+import operator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, reduce
 
+from flask import url_for
 from flask_babel import get_locale
+from peewee import SQL, Select, fn
 from peewee import Case as When
-from peewee import fn
 
+from .. import sqlcache
 from ..models import Case, Escalation, Inbox, InboxOwner, Member, Queue, User
 from ..permissions import can_view_case
 from . import permissions as may
@@ -48,31 +53,82 @@ class InboxSummary:
     waiting: list = field(default_factory=list)
 
 
+def _owned_query(member_id, organisation_id):
+    return (Inbox.select().join(InboxOwner)
+            .where((InboxOwner.member == member_id) & Inbox.deleted_at.is_null()
+                   & (Inbox.organisation == organisation_id))
+            .order_by(fn.LOWER(Inbox.name), Inbox.id))
+
+
 def owned_inboxes(member):
     if not member or not member.active:
         return []
-    return list(Inbox.select().join(InboxOwner)
-                .where((InboxOwner.member == member.id) & Inbox.deleted_at.is_null()
-                       & (Inbox.organisation == member.organisation_id))
-                .order_by(fn.LOWER(Inbox.name), Inbox.id))
+    return sqlcache.models(Inbox, ("overview.owned",), _owned_query, member.id,
+                           member.organisation_id)
+
+
+def _aggregate_query(inbox_ids, member_id, now):
+    """Per inbox, status and origin queue: open, needing a response, unclaimed, mine, lapsed,
+    versions. Counted over ``support_case`` alone, in the order of the partial index
+    ``support_case_escalated`` (which holds every column it reads), then the groups get their
+    queue's name."""
+    groups = (Case.select(Case.inbox.alias("inbox_id"), Case.queue.alias("queue_id"),
+                          fn.COUNT(SQL("*")).alias("total"),
+                          _count_if(Case.reply_status == "needs_response").alias("needs"),
+                          _count_if(Case.claimable_expr(now)).alias("unclaimed"),
+                          _count_if((Case.claimed_by == member_id)
+                                    & Case.claim_live_expr(now)).alias("mine"),
+                          _count_if(Case.claimed_by.is_null(False)
+                                    & (Case.claim_expires_at <= now)).alias("lapsed"),
+                          fn.SUM(Case.version).alias("versions"))
+              .where(Case.inbox.in_(inbox_ids) & Case.is_open_expr())
+              .group_by(Case.inbox, Case.status, Case.queue)
+              .alias("groups"))
+    return (Queue.select(groups.c.inbox_id, groups.c.queue_id, Queue.name, groups.c.total,
+                         groups.c.needs, groups.c.unclaimed, groups.c.mine, groups.c.lapsed,
+                         groups.c.versions)
+            .join(groups, on=(groups.c.queue_id == Queue.id))
+            .order_by(groups.c.inbox_id, fn.LOWER(Queue.name)))
+
+
+AGGREGATE = ("inbox_id", "queue_id", "queue_name", "total", "needs", "unclaimed", "mine",
+             "lapsed", "versions")
+COUNTED = AGGREGATE[3:]
 
 
 def _aggregate(inbox_ids, member, now):
-    """Per inbox and origin queue: open, needing a response, unclaimed, mine, lapsed, versions."""
-    return list(Case.select(Case.inbox.alias("inbox_id"), Case.queue.alias("queue_id"),
-                            Queue.name.alias("queue_name"), fn.COUNT(Case.id).alias("total"),
-                            _count_if(Case.reply_status == "needs_response").alias("needs"),
-                            _count_if(Case.claimable_expr(now)).alias("unclaimed"),
-                            _count_if((Case.claimed_by == member.id)
-                                      & Case.claim_live_expr(now)).alias("mine"),
-                            _count_if(Case.claimed_by.is_null(False)
-                                      & (Case.claim_expires_at <= now)).alias("lapsed"),
-                            fn.SUM(Case.version).alias("versions"))
-                .join(Queue, on=(Case.queue == Queue.id))
-                .where(Case.inbox.in_(inbox_ids) & Case.is_open_expr())
-                .group_by(Case.inbox, Case.queue, Queue.name)
-                .order_by(Case.inbox, fn.LOWER(Queue.name))
-                .dicts())
+    """Rows per inbox and origin queue (its open and waiting cases added up), by inbox and
+    queue name."""
+    ids = sqlcache.padded(inbox_ids)
+    by_group = {}
+    for row in sqlcache.rows(("overview.aggregate", len(ids)), _aggregate_query, ids, member.id,
+                             now):
+        row = dict(zip(AGGREGATE, row))
+        seen = by_group.get((row["inbox_id"], row["queue_id"]))
+        if seen is None:
+            by_group[row["inbox_id"], row["queue_id"]] = row
+        else:
+            for name in COUNTED:
+                seen[name] = int(seen[name] or 0) + int(row[name] or 0)
+    return list(by_group.values())
+
+
+def _waiting_query(inbox_ids, now, shown):
+    """The first ``shown`` claimable cases of each inbox, in claim order: per inbox, the ids
+    from ``Case.waiting_in`` (the claim's own query; the index answers it without reading the
+    cases), then those few cases, in the same order (``waiting_in`` again, for every inbox)."""
+    arms = []
+    for number, inbox_id in enumerate(inbox_ids):
+        first = Case.waiting_in(inbox_id, now).select(Case.id).limit(shown).alias(f"w{number}")
+        arms.append(Select([first], [first.c.id]))
+    return Case.waiting_in(Case.inbox, now).where(Case.id.in_(reduce(operator.add, arms)))
+
+
+def _mine_query(member_id, now, inbox_ids):
+    return (Case.select()
+            .where((Case.claimed_by == member_id) & Case.claim_live_expr(now)
+                   & Case.is_open_expr() & Case.inbox.in_(inbox_ids))
+            .order_by(Case.claim_expires_at, Case.id))
 
 
 class Overview:
@@ -98,24 +154,33 @@ class Overview:
 
     @cached_property
     def inboxes(self):
+        """The summaries, each with its first waiting cases (one query for every inbox)."""
         names = {g.queue_id: g.queue_name for s in self.by_id.values() for g in s.groups}
-        for summary in self.by_id.values():
-            if summary.unclaimed:
-                summary.waiting = list(Case.waiting_in(summary.inbox.id, self.now)
-                                       .limit(WAITING_SHOWN))
-                for case in summary.waiting:
-                    case.queue_name = names.get(case.queue_id, "")
+        ids = [s.inbox.id for s in self.by_id.values() if s.unclaimed]
+        if ids:
+            for case in sqlcache.models(Case, ("overview.waiting", len(ids), WAITING_SHOWN),
+                                        _waiting_query, tuple(ids), self.now, WAITING_SHOWN):
+                case.queue_name = names.get(case.queue_id, "")
+                self.by_id[case.inbox_id].waiting.append(case)
         return list(self.by_id.values())
 
     @cached_property
     def mine(self):
         """My live claims in these inboxes, the soonest to lapse first."""
-        return list(Case.select(Case, Inbox, Queue)
-                    .join(Inbox, on=(Case.inbox == Inbox.id), attr="inbox")
-                    .switch(Case).join(Queue, on=(Case.queue == Queue.id), attr="queue")
-                    .where((Case.claimed_by == self.member.id) & Case.claim_live_expr(self.now)
-                           & Case.is_open_expr() & Case.inbox.in_(list(self.by_id)))
-                    .order_by(Case.claim_expires_at, Case.id))
+        ids = sqlcache.padded(self.by_id)
+        mine = sqlcache.models(Case, ("overview.mine", len(ids)), _mine_query, self.member.id,
+                               self.now, ids)
+        for case in mine:
+            case.inbox_name = self.by_id[case.inbox_id].inbox.name
+        return mine
+
+    def case_url(self, case_id) -> str:
+        """The case page's URL (``url_for`` once per overview, not once per case listed)."""
+        if not hasattr(self, "_case_url"):
+            sample = "987654321"
+            self._case_url = url_for("cases.show", case_id=int(sample)).partition(sample)
+        head, _sample, tail = self._case_url
+        return f"{head}{case_id}{tail}"
 
     @property
     def mine_total(self):

@@ -26,6 +26,7 @@ from ..db import database, skip_locked
 from ..errors import Conflict, Invalid, NotAnOwner
 from ..models import (TIERS, Case, Claim, Escalation, Inbox, InboxOwner, Member, Message, Queue,
                       User)
+from ..cases.service import resolution_note
 from .permissions import active_member_of_queue
 
 OPEN_STATUSES = ("open", "waiting")
@@ -281,10 +282,12 @@ def _take(candidates, owner, inbox, now):
     Claim.insert_many([{"organisation": case.organisation_id, "escalation": case.escalation_id,
                         "case": case.id, "member": owner.id, "claimed_at": now,
                         "expires_at": expires} for case in won]).execute()
+    # One INSERT for the events, and subscribers that take a batch see them at once.
+    audit.record_many(owner, "escalation.claimed", [
+        {"case": case.id, "reason": "", "from": _inbox_ref(inbox), "to": _member_ref(owner),
+         "expires_at": expires, "escalation_id": case.escalation_id} for case in won],
+        organisation=inbox.organisation_id, now=now)
     for case in won:
-        _record(owner, "escalation.claimed", case, now=now, source=_inbox_ref(inbox),
-                target=_member_ref(owner), expires_at=expires,
-                escalation_id=case.escalation_id)
         case.claimed_by = owner.id
         case.claim_expires_at = expires
         case.version += 1
@@ -464,25 +467,24 @@ def de_escalate(case, actor, *, now, to="agent", reason="") -> None:
     _refresh(case)
 
 
-def resolve_in_inbox(case, actor, *, now, note=None) -> None:
+def resolve_in_inbox(case, actor, *, now, note) -> None:
     """Resolve the case inside its inbox: it stays there as resolved, the escalation and any claim
-    end ("resolved"); an optional internal note is added in the same transaction."""
+    end ("resolved"). Resolving always needs the resolution note (kept with the event; the inbox
+    page resolves through the SLA area's ``resolve_with_note``, which keeps it as the case's
+    resolution and asks the requester to confirm)."""
     _check_escalated(case)
     _check_open(case)
-    note = _clean_text(note, "note", MESSAGE_MAX, required=False) or None
+    note = resolution_note(note)
     inbox = Inbox.get_by_id(case.inbox_id)
     holder = _member(_live_holder(case, now))
     with database.atomic():
         _change_route(case, now, status="resolved", claimed_by=None, claim_expires_at=None)
         _close_claims(case, "resolved", now)
         _end_escalation(case.escalation_id, "resolved", actor, now)
-        if note:
-            Message.create(organisation=case.organisation_id, case=case.id, kind="note", body=note,
-                           author=actor, created_at=now)
         _record(actor, "escalation.resolved", case, now=now,
                 source=_place(_inbox_ref(inbox), _member_ref(holder)),
                 target=_place(_inbox_ref(inbox), {"status": "resolved"}),
-                escalation_id=case.escalation_id, note=bool(note))
+                escalation_id=case.escalation_id, note=note)
     _refresh(case)
 
 

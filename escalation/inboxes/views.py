@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from htmx_flask import make_response
 
-from .. import audit, nav
+from .. import audit, nav, sqlcache
 from ..clock import utcnow
 from ..errors import Conflict, Invalid
 from ..models import Case, Inbox, Member
@@ -66,7 +66,8 @@ def _case_panel(member, case, now):
 def _bulk_panel(member, obj, now):
     if not _lead_here(member) or not may.can_escalate_selected(member):
         return None
-    inboxes = list(Inbox.for_org(member.organisation_id))
+    # Compiled once (sqlcache): the threads view renders this panel on every full page.
+    inboxes = sqlcache.models(Inbox, ("inboxes.live",), Inbox.for_org, member.organisation_id)
     if not inboxes:
         return None
     form = BulkEscalateForm(formdata=None, prefix="bulk")
@@ -403,10 +404,13 @@ def de_escalate(case_id):
 @login_required
 def resolve(case_id):
     def perform(case, form, now, context):
-        service.resolve_in_inbox(case, current_user, now=now, note=form.note.data)
+        # The confirmed resolution: the note is kept, the requester is asked to confirm.
+        from ..sla.resolution import resolve_with_note
+        return resolve_with_note(case, current_user, note=form.note.data, now=now)
 
     def done(case, form, result, now):
-        return _case_done(case, _("Case #%(id)s is resolved.", id=case.id), now)
+        return _case_done(case, _("Case #%(id)s is resolved. The requester is asked to "
+                                  "confirm.", id=case.id), now)
 
     return _case_form(case_id, ResolveForm, "inboxes/resolve.html", "inboxes/_resolve_form.html",
                       allowed=lambda case, owner, now: may.can_resolve(current_user, case, now),

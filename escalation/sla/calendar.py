@@ -1,4 +1,6 @@
-"""An organisation's business calendar, loaded from its settings (two small queries)."""
+"""An organisation's business calendar, loaded from its settings (three small queries)."""
+from flask import g, has_request_context
+
 from ..models import Organisation
 from .business_time import BusinessCalendar
 from .models import ClosedDay, SlaSettings
@@ -26,3 +28,18 @@ class Calendars(dict):
     def __missing__(self, org_id):
         self[org_id] = calendar_for(org_id)
         return self[org_id]
+
+
+def request_calendar(org_id) -> BusinessCalendar:
+    """``calendar_for``, loaded once per request: a request that records several events (a claim
+    of a batch) reconciles each case's clocks with the same calendar. Saving the settings or a
+    closed day forgets it (``forget_request_calendars``)."""
+    if not has_request_context():
+        return calendar_for(org_id)
+    cache = g.setdefault("_sla_calendars", Calendars())
+    return cache[org_id]
+
+
+def forget_request_calendars(event=None):
+    if has_request_context():
+        g.pop("_sla_calendars", None)

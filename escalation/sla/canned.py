@@ -79,14 +79,26 @@ def for_org(org_id, language=None):
 
 
 def case_language(case, org):
-    requester = Contact.get_or_none(Contact.id == case.requester_id) if case.requester_id else None
+    if not case.requester_id:
+        requester = None
+    elif "requester" in case.__rel__:  # loaded with the case (the case page joins it)
+        requester = case.__rel__["requester"]
+    else:
+        requester = Contact.get_or_none(Contact.id == case.requester_id)
     return (requester.locale if requester and requester.locale else None) or org.default_locale
 
 
-def fill(canned, case, agent) -> str:
-    """The response with its placeholders filled for this case (unknown ones stay as typed)."""
-    people = {c.id: c.name for c in Contact.select().where(
+def people_of(case) -> dict:
+    """Names of the case's requester and requested-for, by contact id (one query)."""
+    return {c.id: c.name for c in Contact.select(Contact.id, Contact.name).where(
         Contact.id.in_([i for i in (case.requester_id, case.requested_for_id) if i]))}
+
+
+def fill(canned, case, agent, *, people=None) -> str:
+    """The response with its placeholders filled for this case (unknown ones stay as typed).
+    ``people``: ``people_of(case)`` when filling several responses for the same case."""
+    if people is None:
+        people = people_of(case)
     values = _Blank(requester_name=people.get(case.requester_id, ""),
                     requested_for_name=people.get(case.requested_for_id, ""),
                     case_number=str(case.id), case_subject=case.subject,

@@ -80,13 +80,16 @@ def schedule(clock: Clock, cal: BusinessCalendar, now: datetime):
 
 
 def start_clock(case, kind, at, cal, *, target=None, policy=None, inbox=None, escalation_id=None,
-                tier=None) -> Clock:
+                tier=None, running=None) -> Clock:
+    """Start a clock. ``running``: the case's open clocks, which it joins."""
     clock = Clock(organisation=case.organisation_id, case=case.id, kind=kind, policy=policy,
                   inbox=inbox, escalation_id=escalation_id, tier=tier, target_seconds=target,
                   started_at=at, segment_started_at=at, elapsed_seconds=0)
-    clock.save()
+    clock.save()  # its id first: the ladder's steps are found through it
     schedule(clock, cal, at)
     clock.save()
+    if running is not None:
+        running.append(clock)
     return clock
 
 
@@ -171,19 +174,34 @@ def open_clocks(case_id):
                 .order_by(Clock.id))
 
 
-def _start_policy_clock(case, kind, at, cal):
+def _open_clocks_of(case_ids) -> dict:
+    """The open clocks of these cases, by case id, oldest first (one query)."""
+    found = {case_id: [] for case_id in case_ids}
+    for clock in (Clock.select().where(Clock.case.in_(list(case_ids)) & Clock.stopped_at.is_null())
+                  .order_by(Clock.id)):
+        found[clock.case_id].append(clock)
+    return found
+
+
+def _start_policy_clock(case, kind, at, cal, running):
     policy = policy_for(case.organisation_id, case.priority)
-    return start_clock(case, kind, at, cal, target=_policy_target(policy, kind), policy=policy)
+    return start_clock(case, kind, at, cal, target=_policy_target(policy, kind), policy=policy,
+                       running=running)
 
 
-def _lock_track(case_id):
-    query = CaseTrack.select().where(CaseTrack.case == case_id)
+def _stop_open(running, clock, at, cal):
+    stop(clock, at, cal)
+    running.remove(clock)
+
+
+def _lock_tracks(case_ids) -> dict:
+    query = CaseTrack.select().where(CaseTrack.case.in_(list(case_ids))).order_by(CaseTrack.case)
     if is_postgres():
         query = query.for_update()
-    return query.first()
+    return {track.case_id: track for track in query}
 
 
-def _new_track(case, now, cal):
+def _new_track(case, now, cal, running):
     """The first sight of a case: its end-to-end clocks start from its creation."""
     fresh = case.status in OPEN_STATUSES
     try:
@@ -192,20 +210,24 @@ def _new_track(case, now, cal):
                                      status="open" if fresh else case.status,
                                      priority=case.priority, case_version=0, updated_at=now)
     except IntegrityError:
-        return _lock_track(case.id)
+        return _lock_tracks([case.id])[case.id]
     if fresh:
         start = min(case.created_at, now)
-        _start_policy_clock(case, "first_response", start, cal)
-        _start_policy_clock(case, "resolution", start, cal)
+        _start_policy_clock(case, "first_response", start, cal, running)
+        _start_policy_clock(case, "resolution", start, cal, running)
     return track
 
 
-def _last_messages(case_id):
-    rows = (Message.select(Message.kind, fn.MAX(Message.created_at).alias("last"))
-            .where((Message.case == case_id) & Message.kind.in_(("in", "out")))
-            .group_by(Message.kind).tuples())
-    found = {kind: last for kind, last in rows}
-    return found.get("in"), found.get("out")
+def _last_messages_of(case_ids) -> dict:
+    """``{case_id: (last inbound, last outgoing)}`` (one query)."""
+    found = {}
+    rows = (Message.select(Message.case, Message.kind, fn.MAX(Message.created_at).alias("last"))
+            .where(Message.case.in_(list(case_ids)) & Message.kind.in_(("in", "out")))
+            .group_by(Message.case, Message.kind).tuples())
+    for case_id, kind, last in rows:
+        found.setdefault(case_id, {})[kind] = _as_datetime(last)
+    return {case_id: (found.get(case_id, {}).get("in"), found.get(case_id, {}).get("out"))
+            for case_id in case_ids}
 
 
 def _as_datetime(value):
@@ -216,32 +238,59 @@ def _as_datetime(value):
 
 def reconcile(case_id, now, *, cal: BusinessCalendar | None = None) -> Observed | None:
     """Bring the clocks of one case in line with the case. Call inside a transaction."""
-    case = Case.get_or_none(Case.id == case_id)
-    if case is None:
-        return None
+    return reconcile_many([case_id], now, cal=cal).get(case_id)
+
+
+def reconcile_many(case_ids, now, *, cal: BusinessCalendar | None = None,
+                   calendars=None) -> dict:
+    """``reconcile`` for several cases with the reads done once for all of them (cases, tracks,
+    last messages, open clocks: four queries), then each case's changes. Call inside a
+    transaction. Returns ``{case_id: Observed}`` for the cases that exist."""
+    ids = list(dict.fromkeys(case_ids))
+    if not ids:
+        return {}
+    cases = {case.id: case for case in Case.select().where(Case.id.in_(ids))}
+    ids = [case_id for case_id in ids if case_id in cases]
+    if not ids:
+        return {}
+    calendars = calendars if calendars is not None else {}
+    tracks = _lock_tracks(ids)
+    messages = _last_messages_of(ids)
+    running = _open_clocks_of(ids)
+    seen = {}
+    for case_id in ids:
+        case = cases[case_id]
+        if cal is None and case.organisation_id not in calendars:
+            calendars[case.organisation_id] = calendar_for(case.organisation_id)
+        seen[case_id] = _reconcile_one(case, tracks.get(case_id), messages[case_id],
+                                       running[case_id], now,
+                                       cal or calendars[case.organisation_id])
+    return seen
+
+
+def _reconcile_one(case, track, messages, running, now, cal) -> Observed:
     if case.updated_at is not None and case.updated_at > now:
         now = case.updated_at  # a back-dated event (a lapse observed later) in a newer change
-    cal = cal or calendar_for(case.organisation_id)
-    track = _lock_track(case.id) or _new_track(case, now, cal)
+    track = track or _new_track(case, now, cal, running)
     seen = Observed(case=case, track=track)
-    last_in, last_out = (_as_datetime(value) for value in _last_messages(case.id))
+    last_in, last_out = messages
     if last_out and (track.last_reply_at is None or last_out > track.last_reply_at):
         if track.last_reply_at is None:
-            _stop_first_response(case, _first_reply_at(case.id), cal)
-        _on_reply(case, track, min(last_out, now), cal)
+            _stop_first_response(case, _first_reply_at(case.id), cal, running)
+        _on_reply(case, track, min(last_out, now), cal, running)
         seen.replied_at = last_out
     if last_in and (track.last_inbound_at is None or last_in > track.last_inbound_at):
         track.last_inbound_at = last_in
     if case.escalation_id != track.escalation_id:
-        _on_hop(case, track, now, cal, seen)
-    _on_claim(case, now, cal)
+        _on_hop(case, track, now, cal, seen, running)
+    _on_claim(case, now, cal, running)
     if case.priority != track.priority:
-        for clock in open_clocks(case.id):
+        for clock in running:
             if clock.kind in POLICY_CLOCK_KINDS:
                 retarget(clock, policy_for(case.organisation_id, case.priority), cal, now)
     if case.status != track.status:
-        _on_status(case, track, now, cal, seen)
-    _pause_or_resume(case, track, now, cal)
+        _on_status(case, track, now, cal, seen, running)
+    _pause_or_resume(case, track, now, cal, running)
     holder = case.claimed_by_id if case.is_claimed(now) else case.assignee_id
     track.last_holder = holder or track.last_holder_id
     track.status, track.priority, track.case_version = case.status, case.priority, case.version
@@ -256,29 +305,29 @@ def _first_reply_at(case_id):
                         .where((Message.case == case_id) & (Message.kind == "out")).scalar())
 
 
-def _stop_first_response(case, at, cal):
-    for clock in open_clocks(case.id):
+def _stop_first_response(case, at, cal, running):
+    for clock in list(running):
         if clock.kind == "first_response":
-            stop(clock, at, cal)
+            _stop_open(running, clock, at, cal)
 
 
-def _on_reply(case, track, at, cal):
-    for clock in open_clocks(case.id):
+def _on_reply(case, track, at, cal, running):
+    for clock in list(running):
         if clock.kind in ("first_response", "next_response"):
-            stop(clock, at, cal)
+            _stop_open(running, clock, at, cal)
     track.last_reply_at = at
     if case.status == "waiting":
         track.waiting_started_at = at  # a reply while waiting: we wait on them again
     if case.status in OPEN_STATUSES:
-        _start_policy_clock(case, "next_response", at, cal)
+        _start_policy_clock(case, "next_response", at, cal, running)
 
 
-def _on_hop(case, track, now, cal, seen):
+def _on_hop(case, track, now, cal, seen, running):
     previous = None
-    for clock in open_clocks(case.id):
+    for clock in list(running):
         if clock.kind == "tier":
             previous = clock.tier
-            stop(clock, now, cal)
+            _stop_open(running, clock, now, cal)
     if case.escalation_id is None:
         return
     escalation = Escalation.get_or_none(Escalation.id == case.escalation_id)
@@ -289,45 +338,46 @@ def _on_hop(case, track, now, cal, seen):
               .where(TierTarget.inbox == inbox.id).scalar())
     start = min(escalation.escalated_at or now, now)
     start_clock(case, "tier", start, cal, target=target * 60 if target else None, inbox=inbox.id,
-                escalation_id=escalation.id, tier=inbox.tier)
+                escalation_id=escalation.id, tier=inbox.tier, running=running)
     seen.escalated = escalation
     if previous is None and track.escalation_id is None:
         previous = case.queue.tier if case.queue_id else 1
     seen.previous_tier = previous
 
 
-def _on_claim(case, now, cal):
+def _on_claim(case, now, cal, running):
+    """The tier clock remembers how long the hop waited for its first claim."""
     if not case.is_claimed(now):
         return
-    clock = (Clock.select().where((Clock.case == case.id) & (Clock.kind == "tier")
-                                  & Clock.stopped_at.is_null() & Clock.claim_seconds.is_null())
-             .first())
-    if clock is not None:
-        clock.claim_seconds = elapsed(clock, cal, now)
-        clock.save()
+    for clock in running:
+        if clock.kind == "tier" and clock.claim_seconds is None:
+            clock.claim_seconds = elapsed(clock, cal, now)
+            clock.save()
+            return
 
 
-def _on_status(case, track, now, cal, seen):
+def _on_status(case, track, now, cal, seen, running):
     before = track.status
     if case.status == "waiting":
         track.waiting_started_at = now
     if case.status in DONE_STATUSES and before in OPEN_STATUSES:
-        for clock in open_clocks(case.id):
-            stop(clock, now, cal)
+        for clock in list(running):
+            _stop_open(running, clock, now, cal)
         seen.resolved = case.status == "resolved"
     elif case.status in OPEN_STATUSES and before in DONE_STATUSES:
-        _on_reopen(case, now, cal)
+        _on_reopen(case, now, cal, running)
         seen.reopened = True
 
 
-def _on_reopen(case, now, cal):
+def _on_reopen(case, now, cal, running):
     last = (Clock.select().where((Clock.case == case.id) & (Clock.kind == "resolution"))
             .order_by(Clock.id.desc()).first())
     if last is not None and last.stopped_at is not None:
         reopen(last, now, cal)
+        running.append(last)
     elif last is None:
-        _start_policy_clock(case, "resolution", now, cal)
-    _start_policy_clock(case, "next_response", now, cal)
+        _start_policy_clock(case, "resolution", now, cal, running)
+    _start_policy_clock(case, "next_response", now, cal, running)
 
 
 def waits_on_requester(case, track) -> bool:
@@ -339,9 +389,9 @@ def waits_on_requester(case, track) -> bool:
     return not answered
 
 
-def _pause_or_resume(case, track, now, cal):
+def _pause_or_resume(case, track, now, cal, running):
     hold = waits_on_requester(case, track)
-    for clock in open_clocks(case.id):
+    for clock in running:
         if hold and clock.running:
             pause(clock, now, cal)
         elif not hold and clock.paused:

@@ -9,8 +9,8 @@ from peewee import JOIN
 from ..audit import subscribe
 from ..db import database, is_postgres
 from ..models import Case, Inbox, InboxOwner, Member
-from .calendar import settings_for
-from .clocks import reconcile
+from .calendar import forget_request_calendars, request_calendar, settings_for
+from .clocks import reconcile, reconcile_many
 from .models import CaseTrack
 from .notifications import notify_contact, notify_member, requesters_of
 
@@ -19,20 +19,47 @@ log = logging.getLogger("escalation.sla.events")
 # Tests turn this on so that a bug here fails loudly instead of being logged.
 STRICT = False
 LAPSE_WARNING = timedelta(minutes=10)
+# Events that resolve a case (with the resolution note in their data).
+RESOLVING = ("case.resolved", "escalation.resolved")
 
 
 def on_event(event):
-    if event.case_id is None:
+    on_events([event])
+
+
+def on_events(events):
+    """Reconcile the clocks of the cases these events (recorded together, at one time) touched,
+    each case once, and send what follows from it."""
+    events = [event for event in events if event.case_id is not None]
+    if not events:
         return
+    first = events[0]
     try:
         with database.atomic():
-            seen = reconcile(event.case_id, event.created_at)
-            if seen is not None:
-                inform(seen, event.actor_id, event.created_at)
+            seen = reconcile_many([event.case_id for event in events], first.created_at,
+                                  calendars=_RequestCalendars())
+            for observed in seen.values():
+                inform(observed, first.actor_id, first.created_at)
+            for event in events:
+                if event.action in RESOLVING:
+                    from .resolution import fill_note
+                    fill_note(event)
     except Exception:  # noqa: BLE001 - never break the recording area's transaction
         if STRICT:
             raise
-        log.exception("SLA bookkeeping failed for event %s (%s)", event.id, event.action)
+        log.exception("SLA bookkeeping failed for events %s (%s)",
+                      [event.id for event in events], first.action)
+
+
+class _RequestCalendars(dict):
+    """Calendars by organisation, each loaded once per request."""
+
+    def __missing__(self, org_id):
+        self[org_id] = request_calendar(org_id)
+        return self[org_id]
+
+    def __contains__(self, org_id):
+        return True
 
 
 def inform(seen, actor_id, now):
@@ -66,7 +93,14 @@ def _new_escalation(case, seen, actor_id, now):
 
 
 def register():
-    subscribe("*", on_event)
+    subscribe("*", on_event, many=on_events)
+    for action in CALENDAR_CHANGES:
+        subscribe(action, forget_request_calendars)
+
+
+# Events after which a calendar loaded earlier in the request is out of date.
+CALENDAR_CHANGES = ("sla.settings_saved", "sla.closed_day_added", "sla.closed_day_removed",
+                    "organisation.updated")
 
 
 # ---------------------------------------------------------------------------------------------

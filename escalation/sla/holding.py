@@ -16,14 +16,19 @@ def escalate_to(case, inbox, *, now):
         inboxes.move(case, inbox, None, reason="", now=now)
 
 
-def resolve(case, actor, *, now):
+def resolve(case, actor, *, now, note):
     if case.inbox_id is not None and case.status in ("open", "waiting") \
             and _open_escalation(case):
         from ..inboxes import service as inboxes
-        inboxes.resolve_in_inbox(case, actor, now=now)
+        inboxes.resolve_in_inbox(case, actor, now=now, note=note)
     else:
         from ..cases import service as cases
-        cases.change_status(case, actor, status="resolved", now=now)
+        cases.change_status(case, actor, status="resolved", now=now, note=note)
+
+
+def reply(case, actor, *, body, now):
+    from ..cases import service as cases
+    return cases.reply(case, actor, body=body, now=now)
 
 
 def close(case, *, now):

@@ -1,5 +1,6 @@
 """What the SLA area shows on other areas' pages: clocks on the case page, badges in lists."""
 from flask_babel import gettext as _
+from .. import sqlcache
 from ..models import Case
 from .calendar import Calendars, calendar_for
 from .clocks import view
@@ -48,8 +49,10 @@ def clock_text(cv) -> str:
 
 def case_clocks(case, now):
     """The clocks to show for a case: every open one, and the last stopped one of each kind."""
-    cal = calendar_for(case.organisation_id)
     rows = list(Clock.select().where(Clock.case == case.id).order_by(Clock.id))
+    if not rows:
+        return []  # no calendar to load (three queries) for a case without clocks
+    cal = calendar_for(case.organisation_id)
     shown, latest = [], {}
     for clock in rows:
         if clock.stopped_at is None:
@@ -83,13 +86,20 @@ def clock_panel(member, case, now):
     return {"sla_clocks": ClockPanel(case, views)}
 
 
+def _open_clocks(case_ids, organisation_id):
+    return (Clock.select()
+            .where(Clock.case.in_(case_ids) & Clock.stopped_at.is_null()
+                   & Clock.target_seconds.is_null(False)
+                   & (Clock.organisation == organisation_id)))
+
+
 def badges_for(case_ids, member, now):
     """One badge per case: its most urgent open clock with a target. One query for the page."""
     cals = Calendars()
-    rows = (Clock.select()
-            .where(Clock.case.in_(list(case_ids)) & Clock.stopped_at.is_null()
-                   & Clock.target_seconds.is_null(False)
-                   & (Clock.organisation == member.organisation_id)))
+    ids = sqlcache.padded(case_ids)
+    if not ids:
+        return {}
+    rows = sqlcache.select(("sla.badges", len(ids)), _open_clocks, ids, member.organisation_id)
     urgent = {}
     for clock in rows:
         cv = view(clock, cals[clock.organisation_id], now)
@@ -145,8 +155,10 @@ def canned_panel(member, case, now):
     rows = list(canned.for_org(member.organisation_id, language))
     if not rows:
         return None
+    people = canned.people_of(case)
     return {"sla_canned": {"case": case, "language": language,
-                           "responses": [(row, canned.fill(row, case, member)) for row in rows]}}
+                           "responses": [(row, canned.fill(row, case, member, people=people))
+                                         for row in rows]}}
 
 
 def article_panel(member, case, now):

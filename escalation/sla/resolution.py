@@ -12,13 +12,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from .. import audit
 from ..db import database, is_postgres
 from ..errors import Conflict, DomainError, Expired, Invalid, NotFound
+from ..cases.service import resolution_note
 from ..models import Case, Contact, Member
 from . import holding
 from .calendar import Calendars, calendar_for, settings_for
 from .models import Resolution
 from .notifications import notify_contact, notify_member, requesters_of
 
-NOTE_MAX = 10000
 COMMENT_MAX = 5000
 SALT = "eskalera-confirm-resolution"
 
@@ -32,21 +32,41 @@ def _holder_id(case, now):
 
 
 def resolve_with_note(case, actor, *, note, now) -> Resolution:
-    """Resolve the case with a resolution note, and ask the requester to confirm."""
-    note = (note or "").strip()
-    if not note:
-        raise Invalid([("note", _l("Write what solved the problem: the resolution note."))])
-    if len(note) > NOTE_MAX:
-        raise Invalid([("note", _l("That is too long (at most %(num)d characters).",
-                                   num=NOTE_MAX))])
+    """Resolve the case with a resolution note, and ask the requester to confirm. Every page that
+    resolves a case (the resolution panel, the status control, "send and resolve", the inbox's
+    resolve) comes here."""
+    note = resolution_note(note)
     if case.status not in ("open", "waiting"):
         raise Conflict(_l("This case is resolved or closed already."))
     with database.atomic():
         resolution = _new_resolution(case, actor, note, now)
-        holding.resolve(case, actor, now=now)
+        holding.resolve(case, actor, now=now, note=note)
         audit.record(actor, "sla.resolution_noted", organisation=case.organisation_id, case=case.id,
                      subject=resolution, now=now, note=note)
     return resolution
+
+
+def reply_and_resolve(case, actor, *, body, note, now):
+    """A reply to the requester, then the resolution with its note, in one transaction: the
+    note is checked before anything is sent. A case that is resolved or closed already only gets
+    the reply."""
+    note = resolution_note(note)
+    with database.atomic():
+        message = holding.reply(case, actor, body=body, now=now)
+        if case.status in ("open", "waiting"):
+            resolve_with_note(case, actor, note=note, now=now)
+    return message
+
+
+def fill_note(event):
+    """A case resolved straight through the cases or inboxes service (not ``resolve_with_note``)
+    carries its note on the event: the resolution the SLA area made for it gets that note."""
+    note = event.data.get("note")
+    if event.case_id is None or not isinstance(note, str) or not note:
+        return
+    (Resolution.update(note=note)
+     .where((Resolution.case == event.case_id) & (Resolution.resolved_at == event.created_at)
+            & (Resolution.note == "")).execute())
 
 
 def _new_resolution(case, actor, note, now):

@@ -57,8 +57,8 @@ def index():
     form = ThreadFilterForm(request.args)
     context = {"form": form, "listing": None, "inboxes": None, "bulk_panels": None}
     if not wants_partial():
-        form.set_choices(*queries.filter_choices(org))
-        context["inboxes"] = queries.inbox_counts(org)
+        queues, members, context["inboxes"] = queries.filter_panel(org)
+        form.set_choices(queues, members)
         # Rendered once with the page, around the list region: a fragment stays lean.
         context["bulk_panels"] = nav.panels_for("threads_bulk", current_user, None, now=now)
     if not form.validate():
@@ -83,7 +83,7 @@ def _listing(form, org, now):
     page = queries.page(org, flt, now=now, size=current_app.config["PAGE_SIZE"],
                         older=form.older.data, newer=form.newer.data)
     cap = current_app.config.get("THREADS_COUNT_CAP", COUNT_CAP)
-    counts = queries.status_counts(org, flt, cap=cap)
+    counts, page.rows = queries.details(org, flt, page.rows, cap=cap)
     return {
         "page": page,
         "counts": _status_links(counts, flt.status, cap),

@@ -128,3 +128,34 @@ def test_the_form_works_without_javascript(live_server, new_page, org, agent):
         case = Case.select().where(Case.organisation == org).get()
         assert case.inbox_id == desk.l2.id
         assert case.requester.name == "Lena Lind"
+
+
+def test_a_short_description_is_counted_live_warned_and_sent_anyway(live_server, new_page, org,
+                                                                     agent):
+    desk = _desk(live_server, org, agent)
+    page = new_page(locale="sv-SE")
+    sign_in(page, live_server, agent, goto=f"/escalations/form?item={desk.item.id}")
+    form = page.locator("#escalation-form")
+    _fill_form(form, serial=fx.SERIAL)
+    hint = page.locator("#description-length")
+    expect(hint).not_to_contain_text("rekommenderade")
+    # As the agent types, the server counts and nudges (no page load, the field keeps focus).
+    description = form.locator("textarea[name=description]")
+    description.fill("")
+    description.press_sequentially("Svart skärm.", delay=20)
+    expect(hint).to_contain_text("12 av rekommenderade 40 tecken")
+    expect(description).to_be_focused()
+    mark_document(page)
+    form.get_by_role("button", name="Eskalera", exact=True).click()
+    warning = page.locator("#escalation-form .warning-summary")
+    expect(warning).to_contain_text("Inget har skickats än.")
+    expect(warning).to_contain_text("kortare än de rekommenderade 40 tecknen")
+    assert same_document(page), "the warning was a page load, not an htmx swap"
+    expect(description).to_have_value("Svart skärm.")
+    with live_server.db():
+        assert Case.select().where(Case.organisation == org).count() == 0
+    warning.get_by_role("button", name="Skicka ändå").click()
+    expect(page.locator("#escalation-form")).to_contain_text("ligger nu i Hardware L2")
+    with live_server.db():
+        case = Case.select().where(Case.organisation == org).get()
+        assert case.inbox_id == desk.l2.id
