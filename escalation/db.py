@@ -13,7 +13,7 @@ connection given back inside a transaction is rolled back first (peewee's pools 
 PostgreSQL connection the server closed is dropped when it is next taken (the request that finds
 it broken fails once).
 """
-from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
+from peewee import Case, Cast, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase, Value
 from playhouse.db_url import connect
 
 database = DatabaseProxy()
@@ -97,3 +97,16 @@ def skip_locked(query):
     if is_postgres():
         return query.for_update(skip_locked=True)
     return query
+
+
+def bulk_update(model, rows, fields):
+    """One ``UPDATE ... SET column = CASE id WHEN ... END ... WHERE id IN (...)`` for several rows,
+    each column cast to its type (PostgreSQL reads bare parameters in a CASE as text)."""
+    types = database.obj._field_types if is_postgres() else None
+    key = model._meta.primary_key
+    changes = {}
+    for field in fields:
+        value = Case(key, [(row.id, Value(field.db_value(getattr(row, field.name)), unpack=False))
+                           for row in rows])
+        changes[field] = Cast(value, types[field.field_type]) if types else value
+    return model.update(changes).where(key.in_([row.id for row in rows])).execute()

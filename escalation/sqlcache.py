@@ -8,7 +8,9 @@ values; later runs put the request's values where the stand-ins were.
 
     rows = sqlcache.rows(("threads.rows", shape), build, org_id, queue_id, now)
 
-``build(*args)`` returns the peewee query. The key names everything besides the values that
+``rows`` gives plain tuples, ``select`` what iterating the query gives (models with their joins,
+dicts...), ``models`` instances of one model from a flat select. ``build(*args)`` returns the
+peewee query. The key names everything besides the values that
 changes the SQL text. Each value is an int, a str or a datetime, or a tuple of them (an ``IN``
 list; ``padded`` keeps the number of shapes small); None and booleans change the text (``IS
 NULL``), so they belong to the key, never to the values. A value must reach the SQL as a
@@ -18,6 +20,7 @@ The first run of a key checks itself: the query built with the real values must 
 text and the same parameters as the cached form; if not (a value used in a way this cannot
 follow), that key is compiled on every run instead, which is always correct.
 """
+import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
@@ -26,6 +29,7 @@ from .db import database
 LIMIT = 512  # shapes kept per process (least recently used dropped first)
 
 _cache: OrderedDict = OrderedDict()
+_lock = threading.Lock()  # for threaded workers; compiling happens outside it
 _UNCACHEABLE = object()
 
 
@@ -121,14 +125,16 @@ def execute(key, build, *args):
 
 def _sql_and_params(db, key, build, args, real=None):
     full_key = (type(db), key)
-    entry = _cache.get(full_key)
+    with _lock:
+        entry = _cache.get(full_key)
+        if entry is not None:
+            _cache.move_to_end(full_key)
     if entry is None:
         entry = _prepare(db, build, args, real)
-        _cache[full_key] = entry
-        if len(_cache) > LIMIT:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(full_key)
+        with _lock:
+            _cache[full_key] = entry
+            if len(_cache) > LIMIT:
+                _cache.popitem(last=False)
     if entry is _UNCACHEABLE:
         return _compile(db, build(*args) if real is None else real)
     sql, slots = entry
@@ -161,4 +167,5 @@ def models(model, key, build, *args) -> list:
 
 
 def clear():
-    _cache.clear()
+    with _lock:
+        _cache.clear()

@@ -209,3 +209,29 @@ def test_lazy_labels_in_templates_follow_the_locale(app):
             assert str(message) == "Gav ärendet till <i>Ann</i>."
     # Outside a request: the source text, as Flask-Babel gives it.
     assert str(CASE_STATUS_LABELS["waiting"]) == "Waiting"
+
+
+def test_numberformat_matches_flask_babel_and_follows_the_locale(app):
+    from decimal import Decimal
+
+    from flask import render_template_string
+    from flask_babel import force_locale, format_number
+
+    from escalation.i18n import _NumberFormatter
+    numbers = sorted({0, 1, 7, 42, 999, 1000, 1001, 9999, 10000, 12345, 99999, 100000, 123456,
+                      999999, 1000000, 2 ** 31, 10 ** 12 + 7} | {int(1.9 ** n) for n in range(60)})
+    others = [-1, -1234, -1234567, 0.5, 1234.5, -98765.4321, Decimal("1234567.891")]
+    with app.test_request_context():
+        for locale in ("sv", "en", "sv"):
+            with force_locale(locale):
+                for number in numbers + others:
+                    shown = render_template_string("{{ n|numberformat }}", n=number)
+                    assert shown == format_number(number), (locale, number)
+        with force_locale("sv"):
+            assert render_template_string("{{ 1234567|numberformat }}") == "1\xa0234\xa0567"
+        with force_locale("en"):
+            assert render_template_string("{{ 1234567|numberformat }}") == "1,234,567"
+    # A locale whose grouping Python's cannot follow (Indian: 12,34,567) keeps Babel's.
+    from babel import Locale
+    indian = _NumberFormatter(Locale.parse("en_IN"))
+    assert not indian.fast and indian(1234567) == "12,34,567"

@@ -338,6 +338,35 @@ def test_escalation_badge_shows_inbox_and_claim(client, login, supervisor, escal
     assert "badge escalated" not in rows[cases["mouse"].id]
 
 
+def test_rows_name_what_left_the_filter_lists(client, login, supervisor, org, admin, world,
+                                              escalated):
+    """The rows name their queue, assignee, contact, inbox and claimant by id (one lookup for
+    the page), so an archived queue, a deactivated member or a deleted inbox is still named,
+    though the filter no longer offers them."""
+    cases = world["cases"]
+    queue_b = world["queues"][1]
+    queue_b.archived_at = NOW
+    queue_b.save()
+    gone = escalated["gone"]
+    escalate(cases["mouse"], gone, claimant=admin, until=NOW + timedelta(days=3650))
+    Case.update(assignee=admin.id).where(Case.id == cases["vpn"].id).execute()
+    admin.active = False
+    admin.save()
+    login(supervisor)
+    html = client.get("/threads").get_data(as_text=True)
+    rows = row_html(html)
+    offered = html.split('id="threads-list"')[0]
+    assert ">Hardware L2</option>" not in offered and ">Servicedesk</option>" in offered
+    assert ">Ada Admin</option>" not in offered
+    assert "<td>Hardware L2<td>" in rows[cases["mouse"].id]
+    assert "Old inbox · claimed by Ada Admin" in rows[cases["mouse"].id]
+    assert "Per Persson" in rows[cases["mouse"].id]
+    assert "Spanish speaking · unclaimed" in rows[cases["vpn"].id]
+    assert "Lena Lind" in rows[cases["printer"].id]
+    fragment = client.get("/threads", htmx=True).get_data(as_text=True)
+    assert row_html(fragment) == rows
+
+
 def test_escalation_badge_in_swedish(client, login, owner, escalated, world):
     login(owner)
     html = client.get("/threads", htmx=True).get_data(as_text=True)

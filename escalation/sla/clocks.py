@@ -20,7 +20,7 @@ from datetime import datetime
 
 from peewee import IntegrityError, fn
 
-from ..db import database, is_postgres
+from ..db import bulk_update, database, is_postgres
 from ..models import Case, Escalation, Inbox, Message
 from .business_time import BusinessCalendar
 from .calendar import calendar_for
@@ -265,7 +265,21 @@ def reconcile_many(case_ids, now, *, cal: BusinessCalendar | None = None,
         seen[case_id] = _reconcile_one(case, tracks.get(case_id), messages[case_id],
                                        running[case_id], now,
                                        cal or calendars[case.organisation_id])
+    _save_tracks([observed.track for observed in seen.values()])
     return seen
+
+
+TRACK_FIELDS = (CaseTrack.status, CaseTrack.priority, CaseTrack.case_version,
+                CaseTrack.escalation_id, CaseTrack.waiting_started_at, CaseTrack.last_inbound_at,
+                CaseTrack.last_reply_at, CaseTrack.last_holder, CaseTrack.updated_at)
+
+
+def _save_tracks(tracks):
+    """What reconcile saw, for the next comparison: one UPDATE for all the tracks."""
+    if len(tracks) == 1:
+        tracks[0].save()
+    elif tracks:
+        bulk_update(CaseTrack, tracks, TRACK_FIELDS)
 
 
 def _reconcile_one(case, track, messages, running, now, cal) -> Observed:
@@ -296,7 +310,6 @@ def _reconcile_one(case, track, messages, running, now, cal) -> Observed:
     track.status, track.priority, track.case_version = case.status, case.priority, case.version
     track.escalation_id = case.escalation_id
     track.updated_at = now
-    track.save()
     return seen
 
 

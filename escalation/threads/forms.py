@@ -80,8 +80,10 @@ class ThreadFilterForm(BaseForm):
                                            + list(PRIORITY_LABELS.items())))
     inbox = SelectMultipleField(_l("Escalation inboxes"), validate_choice=False,
                                 validators=[_inbox_values])
-    older = IntegerField(validators=[Optional(), NumberRange(min=1)])
-    newer = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    # The pager's cursors (never shown as fields; a label of their own spares WTForms loading
+    # its catalog on every request to title them).
+    older = IntegerField(_l("Older"), validators=[Optional(), NumberRange(min=1)])
+    newer = IntegerField(_l("Newer"), validators=[Optional(), NumberRange(min=0)])
 
     def set_choices(self, queues, members):
         self.queue.choices = choices([("", _l("All queues"))] + queues)

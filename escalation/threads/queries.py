@@ -91,8 +91,10 @@ class Shape:
     FIELDS = ("queue", "status", "reply", "assignee", "priority")
 
     def __init__(self, flt: ThreadFilter):
+        # Set as ``conditions`` reads them: an id or a code, not "all" (None, "") or UNASSIGNED.
         self.set = tuple(name for name in self.FIELDS
-                         if getattr(flt, name) not in (None, "", UNASSIGNED))
+                         if getattr(flt, name) not in (None, "")
+                         and not (name == "assignee" and flt.assignee == UNASSIGNED))
         self.unassigned = flt.assignee == UNASSIGNED
         self.any_inbox = flt.any_inbox
         inbox_ids = () if self.any_inbox else sqlcache.padded(int(i) for i in flt.inbox_ids)
