@@ -46,7 +46,7 @@ from escalation.models import (AuditEvent, Case, Claim, Contact, Escalation, Inb
                                InboxOwner, Member, Message, Organisation, Queue, QueueMember, User)
 
 BENCH_PASSWORD = "bench-password-2026"
-SEED_VERSION = 3  # bump when the shape of the data changes (invalidates cached databases)
+SEED_VERSION = 4  # bump when the shape of the data changes (invalidates cached databases)
 
 CASES_PER_DAY = 274
 N_QUEUES = 20
@@ -328,6 +328,16 @@ def _seed(db, rng, n_cases, n_escalated, progress, now):
                               type(subject).__name__.lower() if subject else ("case" if case_id else ""),
                               getattr(subject, "id", case_id), json.dumps(data, sort_keys=True), at))
 
+    # Places in event data, as the app writes them ("from"/"to" with the names as they were).
+    def queue_ref(q):
+        return {"queue_id": q.id, "queue": q.name}
+
+    def inbox_ref(i):
+        return {"inbox_id": i.id, "inbox": i.name}
+
+    def member_ref(m):
+        return {"member_id": m.id, "member": m.user.name} if m is not None else {}
+
     for case_id in range(1, n_cases + 1):
         created = start + timedelta(days=span_days * (case_id - 1) / n_cases,
                                     seconds=rng.randint(0, 300))
@@ -412,7 +422,8 @@ def _seed(db, rng, n_cases, n_escalated, progress, now):
                                   agent.id if agent else None, None, agent.id if agent else None,
                                   _text(rng, 5, 25), escalated_at, None, None, None))
             event(case_id, agent.id if agent else None, "escalation.escalated", escalated_at,
-                  inbox=inbox_id, origin_queue=queue.id, reason="Needs a specialist")
+                  reason="Needs a specialist", escalation_id=escalation_id,
+                  **{"from": {**queue_ref(queue), **member_ref(agent)}, "to": inbox_ref(inbox)})
             t = escalated_at
             if status == "open" and rng.random() < 0.12:
                 owners = inbox_owner_map[inbox_id]
@@ -426,20 +437,24 @@ def _seed(db, rng, n_cases, n_escalated, progress, now):
                 claimed_by, claim_expires = claimant.id, expires
                 bulk.add(Claim, (next_id(Claim), org.id, escalation_id, case_id, claimant.id,
                                  claimed_at, expires, None, None))
-                event(case_id, claimant.id, "escalation.claimed", claimed_at, inbox=inbox_id,
-                      until=expires.isoformat())
+                event(case_id, claimant.id, "escalation.claimed", claimed_at, reason="",
+                      expires_at=expires.isoformat(), escalation_id=escalation_id,
+                      **{"from": inbox_ref(inbox), "to": member_ref(claimant)})
                 t = max(t, claimed_at)
         elif status == "closed" and rng.random() < 0.03:
             # History: an escalation that ended (de-escalated back to its queue).
             inbox = rng.choice(inboxes)
             at = created + timedelta(hours=1)
             ended = at + timedelta(hours=rng.randint(1, 72))
-            bulk.add(Escalation, (next_id(Escalation), org.id, case_id, inbox.id, queue.id,
+            history_id = next_id(Escalation)
+            bulk.add(Escalation, (history_id, org.id, case_id, inbox.id, queue.id,
                                   actor, None, actor, _text(rng, 5, 20), at, ended,
                                   "de_escalated", inbox_owner_map[inbox.id][0].id))
-            event(case_id, actor, "escalation.escalated", at, inbox=inbox.id)
+            event(case_id, actor, "escalation.escalated", at, reason="", escalation_id=history_id,
+                  **{"from": queue_ref(queue), "to": inbox_ref(inbox)})
             event(case_id, inbox_owner_map[inbox.id][0].id, "escalation.de_escalated", ended,
-                  inbox=inbox.id, to_queue=queue.id)
+                  reason="", escalation_id=history_id,
+                  **{"from": inbox_ref(inbox), "to": queue_ref(queue)})
 
         waiting_since = last_in if reply == "needs_response" else None
         subject = rng.choice(SUBJECTS).format(n=rng.randint(1, 99999), name=rng.choice(FIRST))

@@ -1,4 +1,5 @@
 """Who may do what: small plain functions, tested directly. Views call them and answer 403."""
+from .clock import utcnow
 from .models import ROLE_RANK
 
 
@@ -33,13 +34,16 @@ def can_view_case(member, case, *, is_inbox_owner=False, has_history=False) -> b
 
 def can_work_case(member, case, *, is_inbox_owner=False, now=None) -> bool:
     """Reply, note and change status: the case's agent, whoever holds its claim, or a lead.
-    Agents may also work unassigned pool cases of their organisation (a phone call)."""
+    Agents may also work unassigned pool cases of their organisation (a phone call). An
+    escalated case is worked by the inbox owner who holds its claim: another owner claims it
+    first ("Claim this case")."""
     if case.organisation_id != member.organisation_id or not member.active:
         return False
     if is_staff_lead(member):
         return True
     if case.inbox_id is not None:
-        return is_inbox_owner
+        return (is_inbox_owner and case.claimed_by_id == member.id
+                and case.is_claimed(now or utcnow()))
     return case.assignee_id in (None, member.id)
 
 

@@ -307,7 +307,7 @@ def test_an_inbox_owner_takes_over_the_claim(client, login, org, agent, case, se
     l2a = make_member(org, "agent", name="Lena L2")
     l2b = make_member(org, "agent", name="Lars L2")
     from .factories import make_inbox
-    escalate_and_claim(case, l2a, inbox=make_inbox(org, owners=[l2a, l2b]))
+    escalate_and_claim(case, l2a, inbox=make_inbox(org, owners=[l2a, l2b]), now=utcnow())
     login(l2a)
     code, _ = make_code(client, Case.get_by_id(case.id))
     other, sign_in = second

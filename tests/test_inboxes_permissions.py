@@ -84,3 +84,24 @@ def test_back_to_the_agent_only_while_they_are_in_the_queue(db, org, people):
     assert not may.active_member_of_queue(None, case.queue_id)
     pool_case = make_case(org)
     assert not may.active_member_of_queue(people["agent"], pool_case.queue_id)
+
+
+def test_an_escalated_case_is_worked_by_its_claimant_and_leads(db, org, people):
+    """Reply, note, resolve: the claimant; owners/admins/supervisors may too. Another owner of
+    the inbox claims the case first, and a lapsed claim no longer lets its holder work it."""
+    from escalation.models import Case
+    from escalation.permissions import can_work_case
+    second_owner = make_member(org, "agent", name="Sven Secondowner")
+    inbox = make_inbox(org, owners=[people["inbox_owner"], second_owner], assignment_minutes=30)
+    case = make_escalated(org, inbox, people["agent"])
+
+    def workers(now):
+        fresh = Case.get_by_id(case.id)
+        return {name for name, m in {**people, "second_owner": second_owner}.items()
+                if can_work_case(m, fresh, is_inbox_owner=may.is_owner_of(m, inbox), now=now)}
+
+    leads = {"supervisor", "admin", "owner"}
+    assert workers(NOW) == leads  # unclaimed: no inbox owner works it before claiming
+    service.claim_case(Case.get_by_id(case.id), people["inbox_owner"], now=NOW)
+    assert workers(later(29)) == leads | {"inbox_owner"}
+    assert workers(later(31)) == leads  # the claim lapsed

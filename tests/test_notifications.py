@@ -190,3 +190,18 @@ def test_the_generic_tier_mail_is_skipped_when_the_escalation_form_told_the_requ
         deliver_pending(NOW)
     status = {n.case_id: n.email_status for n in Notification.select()}
     assert status == {told.id: "skipped", untold.id: "sent"}
+
+
+def test_the_reply_mail_carries_the_reply_and_the_last_message_of_an_escalation(
+        app_ctx, smtp_server, org, agent):
+    requester = make_contact(org, name="Sven", email="sven@example.test", locale="sv")
+    l2 = make_inbox(org, owners=[make_member(org, "agent")], tier=1)  # same tier: no tier mail
+    case = new_case(org, agent, requester=requester, subject="Skärmen")
+    cases.reply(fresh(case), agent, body="Vi tittar på det.", now=NOW + minutes(5))
+    inboxes.escalate(fresh(case), l2, agent, reason="Skärm", now=NOW + minutes(10),
+                     message="Jag lämnar över till våra tekniker, de hör av sig i dag.")
+    assert deliver_pending(NOW + minutes(11)) == 3  # the two replies, and the inbox owner's news
+    first, second = mail_to(smtp_server, "sven@example.test")
+    assert "Vi tittar på det." in body_of(first)
+    assert "de hör av sig i dag" not in body_of(first)
+    assert "Jag lämnar över till våra tekniker, de hör av sig i dag." in body_of(second)

@@ -38,11 +38,11 @@ def may_view_case(member, case) -> bool:
                                       and has_history(member, case)))
 
 
-def may_work_case(member, case) -> bool:
+def may_work_case(member, case, now=None) -> bool:
     """Run the case's work session: whoever may reply to and note on the case."""
     if case.status not in ("open", "waiting"):
         return False
-    return can_work_case(member, case, is_inbox_owner=owns_inbox(member, case.inbox_id))
+    return can_work_case(member, case, is_inbox_owner=owns_inbox(member, case.inbox_id), now=now)
 
 
 def holder_id(case, now):
@@ -54,7 +54,7 @@ def holder_id(case, now):
 
 def may_issue_code(member, case, now) -> bool:
     """The case's holder; when nobody holds it, anyone who may work it; and leads."""
-    if not may_work_case(member, case):
+    if not may_work_case(member, case, now):
         return False
     current = holder_id(case, now)
     return current in (None, member.id) or is_staff_lead(member)

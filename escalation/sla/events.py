@@ -70,7 +70,7 @@ def inform(seen, actor_id, now):
     if seen.replied_at is not None:
         settings = settings_for(case.organisation_id)
         for contact in requesters_of(case, settings):
-            notify_contact(contact, "replied", now=now, case=case,
+            notify_contact(contact, "replied", now=now, case=case, reply_at=seen.replied_at,
                            dedupe=f"reply:{case.id}:{seen.replied_at.isoformat()}")
     if seen.resolved:
         from .resolution import on_resolved

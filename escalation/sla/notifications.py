@@ -8,7 +8,7 @@ impossible to create twice (insert, and on IntegrityError let it be).
 """
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale, format_timedelta
 from flask_babel import lazy_gettext as _l
@@ -17,7 +17,7 @@ from peewee import SQL, IntegrityError, fn
 from .. import sqlcache
 from ..audit import _default
 from ..db import database
-from ..models import Case, Contact, Member, Organisation, User
+from ..models import Case, Contact, Member, Message, Organisation, User
 from .models import Notification
 
 log = logging.getLogger("escalation.sla.notifications")
@@ -199,6 +199,8 @@ def mail_context(notification):
                    text=text_of(notification), duration=duration, case_url=None, link=None)
     if case is not None and notification.member_id:
         context["case_url"] = external_url("cases.show", case_id=case.id)
+    if notification.kind == "replied" and case is not None:
+        context["reply"] = _reply_text(case.id, notification.data.get("reply_at"))
     if notification.kind == "resolved" and notification.data.get("resolution"):
         from .models import Resolution
         from .resolution import token_for
@@ -207,6 +209,16 @@ def mail_context(notification):
             context["link"] = external_url("sla.confirm", token=token_for(resolution))
             context["resolution"] = resolution
     return context
+
+
+def _reply_text(case_id, reply_at):
+    """The reply the mail is about: the case's outgoing message at that time (a reply, or the
+    last message sent with an escalation), so the requester reads it in the mail itself."""
+    query = Message.select(Message.body).where((Message.case == case_id) & (Message.kind == "out"))
+    if reply_at:
+        query = query.where(Message.created_at <= datetime.fromisoformat(reply_at))
+    found = query.order_by(Message.created_at.desc(), Message.id.desc()).first()
+    return found.body if found is not None else None
 
 
 def _told_by_the_escalation_form(notification) -> bool:
