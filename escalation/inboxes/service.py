@@ -274,8 +274,7 @@ def _take(candidates, owner, inbox, now):
     taken = {row.id for row in
              Case.update(claimed_by=owner.id, claim_expires_at=expires,
                          version=Case.version + 1, updated_at=now)
-             .where(Case.id.in_(list(by_id)) & (Case.inbox == inbox.id)
-                    & Case.claimable_expr(now))
+             .where(Case.id.in_(list(by_id)) & Case.claimable_expr(now, inbox.id))
              .returning(Case.id).execute()}
     won = [case for case in candidates if case.id in taken]  # in claim order
     _record_lapses([case for case in won if case.claimed_by_id is not None], now)

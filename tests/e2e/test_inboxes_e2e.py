@@ -89,7 +89,7 @@ def test_an_owner_claims_replies_and_de_escalates(live_server, new_page, org, ag
     expect(page).to_have_url(live_server.url + f"/cases/{case.id}")
     expect(page.locator("#escalation-panel")).to_contain_text("Claimed by Ines Owner")
     reply = page.locator("#reply-form")
-    reply.locator("textarea[name=body]").fill("Vi byter skärmen i morgon.")
+    reply.locator("textarea[name=reply-body]").fill("Vi byter skärmen i morgon.")
     reply.locator("button[type=submit]").click()
     expect(page.locator("#case-timeline")).to_contain_text("Vi byter skärmen i morgon.")
     page.wait_for_load_state("networkidle")  # the regions reloading on case-changed are back
