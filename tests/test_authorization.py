@@ -57,7 +57,7 @@ RULES = {
     "escalations.catalog": "agent", "escalations.category": "agent", "escalations.form": "agent",
     "escalations.validate_field": "agent", "escalations.people": "agent",
     "escalations.download": "agent", "escalations.thumbnail": "agent",
-    "escalations.description_length": "agent", "escalations.next_tier": "agent",
+    "escalations.detail_length": "agent", "escalations.next_tier": "agent",
     "escalations.send_back": "agent", "escalations.tiers": "agent",
     "escalations.admin": "admin", "escalations.admin_category": "admin",
     "escalations.admin_create_category": "admin", "escalations.admin_create_item": "admin",

@@ -205,9 +205,8 @@ FIELD_CASES = [
      "Ämnet är för kort för att säga vad ärendet gäller"),
     ("description", "x" * 20001, "This text is too long: at most 20000 characters.",
      "Texten är för lång: högst 20000 tecken."),
-    ("troubleshooting", "Omstart",
-     "Too short to tell the next tier what was tried (7 of at least 20",
-     "För kort för att nästa nivå ska veta vad som har testats (7 av minst 20"),
+    ("troubleshooting", "x" * 20001, "This text is too long: at most 20000 characters.",
+     "Texten är för lång: högst 20000 tecken."),
     ("requester", "Nobody Known", "Nobody in the organisation matches “Nobody Known”.",
      "Ingen i organisationen matchar ”Nobody Known”."),
     ("colleagues", "the-whole-world", "Choose one of the answers.", "Välj ett av svaren."),
@@ -310,7 +309,7 @@ def test_a_short_description_is_sent_once_confirmed(client, login, desk, how):
     assert response.status_code == 303
     packet = EscalationPacket.get()
     assert packet.data["description"] == SHORT
-    assert packet.data["short_description_confirmed"] is True
+    assert packet.data["short_confirmed_fields"] == ["description"]
     assert Case.get_by_id(packet.case_id).inbox_id == desk.l2.id
 
 
@@ -318,7 +317,7 @@ def test_a_confirmed_but_long_enough_description_is_not_marked_short(client, log
     login(desk.agent)
     data = fx.form_data(factories.make_contact(desk.org), confirm_short="y")
     assert client.post(_form_url(desk), data=data).status_code == 303
-    assert EscalationPacket.get().data["short_description_confirmed"] is False
+    assert EscalationPacket.get().data["short_confirmed_fields"] == []
 
 
 def test_the_short_warning_with_htmx_is_the_form_fragment(client, login, desk):
@@ -336,12 +335,143 @@ def test_the_short_warning_with_htmx_is_the_form_fragment(client, login, desk):
 
 
 def test_an_emptied_minimum_never_warns(client, login, desk, admin):
-    service.update_item(desk.item, admin, service.ItemSettings(name="", min_description_length=0),
-                        now=NOW)
+    service.update_item(desk.item, admin, service.ItemSettings(
+        name="", min_description_length=0, min_troubleshooting_length=0), now=NOW)
     login(desk.agent)
-    response = client.post(_form_url(desk), data=fx.form_data(factories.make_contact(desk.org),
-                                                              description="Trasig."))
+    response = client.post(_form_url(desk), data=fx.form_data(
+        factories.make_contact(desk.org), description="Trasig.", troubleshooting="Omstart."))
     assert response.status_code == 303
+    assert EscalationPacket.get().data["short_confirmed_fields"] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# A too-short troubleshooting text: the same warning, and one confirmation covers both texts
+
+SHORT_STEPS = "Omstart."
+
+
+def test_short_troubleshooting_warns_first_and_saves_nothing(client, login, desk):
+    _swedish(desk.agent)
+    requester = factories.make_contact(desk.org, name="Per Persson")
+    login(desk.agent)
+    response = client.post(_form_url(desk), data=fx.form_data(requester,
+                                                              troubleshooting=SHORT_STEPS))
+    assert response.status_code == 422
+    html = _text(response)
+    start = html.index('class="warning-summary"')
+    summary = html[start:html.index("</div>", start)]
+    assert "Inget har skickats än." in summary
+    assert "Felsökningen är kortare än de rekommenderade 20 tecknen." in summary
+    assert '<a href="#troubleshooting">' in summary
+    assert "Beskrivningen är kortare" not in summary  # the description is long enough
+    assert summary.count('name="confirm_short"') == 1 and "Skicka ändå" in summary
+    assert 'class="error-summary"' not in html  # nothing is wrong, only short
+    field = _field(html, "troubleshooting")
+    assert SHORT_STEPS in field and "aria-invalid" not in field
+    assert 'id="confirm_short-troubleshooting" name="confirm_short"' in field
+    assert "Skicka ändå med den korta felsökningen" in field
+    assert "8 av rekommenderade 20 tecken" in field  # the length hint beside the field
+    assert "confirm_short" not in _field(html, "description")
+    # Everything typed is kept.
+    assert 'value="Laptop does not start after the update"' in html
+    assert f'value="{fx.SERIAL}"' in html and "Since this morning the laptop" in html
+    assert Case.select().count() == 0 and EscalationPacket.select().count() == 0
+
+
+def test_short_troubleshooting_is_sent_once_confirmed(client, login, desk):
+    login(desk.agent)
+    data = fx.form_data(factories.make_contact(desk.org), troubleshooting=SHORT_STEPS)
+    response = client.post(_form_url(desk), data=dict(data, confirm_short="y"))
+    assert response.status_code == 303
+    packet = EscalationPacket.get()
+    assert packet.data["troubleshooting"] == SHORT_STEPS
+    assert packet.data["short_confirmed_fields"] == ["troubleshooting"]
+    assert Case.get_by_id(packet.case_id).inbox_id == desk.l2.id
+
+
+@pytest.mark.parametrize("locale", ["en", "sv"])
+def test_empty_troubleshooting_is_refused_even_when_confirmed(client, login, desk, locale):
+    if locale == "sv":
+        _swedish(desk.agent)
+    login(desk.agent)
+    data = fx.form_data(factories.make_contact(desk.org), troubleshooting="   ",
+                        confirm_short="y")
+    response = client.post(_form_url(desk), data=data)
+    assert response.status_code == 422
+    html = _text(response)
+    message = REQUIRED[locale][3]
+    assert message in _field(html, "troubleshooting")
+    assert 'class="error-summary"' in html and 'class="warning-summary"' not in html
+    assert Case.select().count() == 0
+
+
+def test_both_texts_short_give_one_warning_naming_both(client, login, desk):
+    _swedish(desk.agent)
+    login(desk.agent)
+    data = fx.form_data(factories.make_contact(desk.org), description=SHORT,
+                        troubleshooting=SHORT_STEPS)
+    response = client.post(_form_url(desk), data=data)
+    assert response.status_code == 422
+    html = _text(response)
+    assert html.count('class="warning-summary"') == 1
+    start = html.index('class="warning-summary"')
+    summary = html[start:html.index("</div>", start)]
+    assert "Beskrivningen är kortare än de rekommenderade 40 tecknen." in summary
+    assert "Felsökningen är kortare än de rekommenderade 20 tecknen." in summary
+    assert summary.index('href="#description"') < summary.index('href="#troubleshooting"')
+    assert summary.count('<button type="submit" name="confirm_short" value="y"') == 1
+    for name in ("description", "troubleshooting"):
+        field = _field(html, name)
+        assert f'id="confirm_short-{name}"' in field
+        assert "Skicka ändå med den korta beskrivningen och felsökningen" in field
+    assert Case.select().count() == 0
+    # One confirmation sends both.
+    response = client.post(_form_url(desk), data=dict(data, confirm_short="y"))
+    assert response.status_code == 303
+    packet = EscalationPacket.get()
+    assert packet.data["short_confirmed_fields"] == ["description", "troubleshooting"]
+    assert (packet.data["description"], packet.data["troubleshooting"]) == (SHORT, SHORT_STEPS)
+
+
+def test_inline_validation_warns_of_short_troubleshooting(client, login, desk):
+    login(desk.agent)
+    url = f"/escalations/validate/troubleshooting?item={desk.item.id}"
+    response = client.post(url, data={"troubleshooting": SHORT_STEPS}, htmx=True)
+    assert response.status_code == 200  # a warning, not an error
+    html = _text(response)
+    assert "<html" not in html
+    assert "The troubleshooting text is shorter than the recommended 20 characters." in html
+    assert "Send it anyway with this short troubleshooting text" in html
+    assert 'class="errors"' not in html and "aria-invalid" not in html
+    empty = client.post(url, data={"troubleshooting": " "}, htmx=True)
+    assert empty.status_code == 422
+    assert "Write down every troubleshooting step that has been tried." in _text(empty)
+    assert "confirm_short" not in _text(empty)
+
+
+def test_troubleshooting_is_counted_as_the_agent_types(client, login, desk):
+    _swedish(desk.agent)
+    login(desk.agent)
+    url = f"/escalations/length/troubleshooting?item={desk.item.id}"
+    short = client.post(url, data={"troubleshooting": " Omstart. "}, htmx=True)
+    assert short.status_code == 200
+    html = _text(short)
+    assert "<html" not in html and html.strip().startswith('<small id="troubleshooting-length"')
+    assert "8 av rekommenderade 20 tecken" in html and "length-hint short" in html
+    assert f'hx-post="/escalations/length/troubleshooting?item={desk.item.id}"' in html
+    assert 'hx-params="troubleshooting"' in html
+    assert "25 tecken" in _text(client.post(url, data={"troubleshooting": "y" * 25}, htmx=True))
+    # Without htmx: a page with the count and the warning.
+    page = client.post(url, data={"troubleshooting": "Omstart."})
+    assert page.status_code == 200 and "<html" in _text(page)
+    assert "Felsökningen är kortare än de rekommenderade 20 tecknen." in _text(page)
+    # Only the detail fields have a counter.
+    assert client.post(f"/escalations/length/serial_number?item={desk.item.id}",
+                       data={}).status_code == 404
+    # The form as rendered has both counters.
+    form = _text(client.get(_form_url(desk)))
+    assert 'id="description-length"' in form and 'id="troubleshooting-length"' in form
+    assert "Minst 20 tecken rekommenderas." in form
 
 
 # ------------------------------------------------------------------------------------------------
@@ -383,14 +513,15 @@ def test_the_length_hint_is_counted_as_the_agent_types(client, login, desk, admi
                         service.ItemSettings(name="", min_description_length=1500), now=NOW)
     _swedish(desk.agent)
     login(desk.agent)
-    url = f"/escalations/description-length?item={desk.item.id}"
+    url = f"/escalations/length/description?item={desk.item.id}"
     short = client.post(url, data={"description": "  Svart skärm.  "}, htmx=True)
     assert short.status_code == 200
     html = _text(short)
     assert "<html" not in html and html.strip().startswith('<small id="description-length"')
     assert "12 av rekommenderade 1\u00a0500 tecken" in html
     assert 'class="help length-hint short"' in html
-    assert f'hx-post="/escalations/description-length?item={desk.item.id}"' in html
+    assert f'hx-post="/escalations/length/description?item={desk.item.id}"' in html
+    assert 'hx-params="description"' in html
     long = client.post(url, data={"description": "x" * 1600}, htmx=True)
     assert "1\u00a0600 tecken" in _text(long) and "short" not in _text(long)
     # Without JavaScript the same count is in the form as it is rendered.

@@ -7,7 +7,7 @@ from peewee import IntegrityError, InternalError, OperationalError
 
 from escalation.db import database
 from escalation.errors import Conflict, Forbidden, Invalid
-from escalation.escalations import service
+from escalation.escalations import rules, service
 from escalation.escalations.models import (Attachment, CatalogCategory, CatalogItem,
                                            EscalationPacket, PathStep)
 from escalation.inboxes import service as inboxes
@@ -182,9 +182,59 @@ def test_a_short_description_needs_the_agents_confirmation_on_the_server(desk, m
                                  fx.form_values(requester, description="Svart skärm."),
                                  short_confirmed=True, now=NOW)
     assert packet.data["description"] == "Svart skärm."
-    assert packet.data["short_description_confirmed"] is True
+    assert packet.data["short_confirmed_fields"] == ["description"]
     event = AuditEvent.get(AuditEvent.action == "escalations.form_submitted")
-    assert event.data["short_description_confirmed"] is True
+    assert event.data["short_confirmed_fields"] == ["description"]
+
+
+def test_short_troubleshooting_needs_the_agents_confirmation_on_the_server(desk, mail_app):
+    requester = factories.make_contact(desk.org)
+    short = fx.form_values(requester, troubleshooting="Omstart.")
+    with pytest.raises(Invalid) as refused:
+        service.submit_form(desk.agent, desk.item, short, now=NOW)
+    assert [field for field, _ in refused.value.reasons] == ["troubleshooting"]
+    assert "troubleshooting text is shorter than the recommended 20 characters" in str(
+        refused.value.reasons[0][1])
+    assert Case.select().count() == 0 and EscalationPacket.select().count() == 0
+    # Confirming never excuses an empty troubleshooting text: that one is required.
+    with pytest.raises(Invalid) as empty:
+        service.submit_form(desk.agent, desk.item, fx.form_values(requester, troubleshooting=" "),
+                            short_confirmed=True, now=NOW)
+    assert empty.value.reasons == [("troubleshooting", rules.REQUIRED_MESSAGES["troubleshooting"])]
+    packet = service.submit_form(desk.agent, desk.item, short, short_confirmed=True, now=NOW)
+    assert packet.data["troubleshooting"] == "Omstart."
+    assert packet.data["short_confirmed_fields"] == ["troubleshooting"]
+    event = AuditEvent.get(AuditEvent.action == "escalations.form_submitted")
+    assert event.data["short_confirmed_fields"] == ["troubleshooting"]
+
+
+def test_the_short_warning_is_in_the_members_language(desk, app):
+    requester = factories.make_contact(desk.org)
+    with app.test_request_context(headers={"Accept-Language": "sv"}):
+        with pytest.raises(Invalid) as refused:
+            service.submit_form(desk.agent, desk.item,
+                                fx.form_values(requester, troubleshooting="Omstart."), now=NOW)
+        assert str(refused.value.reasons[0][1]).startswith(
+            "Felsökningen är kortare än de rekommenderade 20 tecknen.")
+
+
+def test_one_confirmation_covers_both_short_texts(desk, mail_app):
+    values = fx.form_values(factories.make_contact(desk.org), description="Svart skärm.",
+                            troubleshooting="Omstart.")
+    with pytest.raises(Invalid) as refused:
+        service.submit_form(desk.agent, desk.item, values, now=NOW)
+    assert [field for field, _ in refused.value.reasons] == ["description", "troubleshooting"]
+    packet = service.submit_form(desk.agent, desk.item, values, short_confirmed=True, now=NOW)
+    assert packet.data["short_confirmed_fields"] == ["description", "troubleshooting"]
+    event = AuditEvent.get(AuditEvent.action == "escalations.form_submitted")
+    assert event.data["short_confirmed_fields"] == ["description", "troubleshooting"]
+
+
+def test_long_enough_texts_are_not_recorded_as_short_even_if_confirmed(desk, mail_app):
+    packet = service.submit_form(desk.agent, desk.item,
+                                 fx.form_values(factories.make_contact(desk.org)),
+                                 short_confirmed=True, now=NOW)
+    assert packet.data["short_confirmed_fields"] == []
 
 
 def test_no_path_means_no_escalation(org, agent, mail_app):

@@ -327,18 +327,74 @@ def _timeline_events(case_id):
             .order_by(AuditEvent.created_at, AuditEvent.id).tuples())
 
 
-def timeline_of(case):
+@dataclass(frozen=True, slots=True)
+class TimelineRows:
+    """A case's timeline as the database returned it (raw driver rows, before any field
+    conversion): everything the timeline shows, so equal rows render equal HTML."""
+
+    case_id: int
+    messages: tuple
+    events: tuple
+    message_columns: tuple
+    event_columns: tuple
+
+    def same_as(self, other) -> bool:
+        return (other is not None and self.case_id == other.case_id
+                and self.messages == other.messages and self.events == other.events)
+
+
+def timeline_rows(case) -> TimelineRows:
+    """The two queries of the timeline (messages, events), as raw rows."""
+    found = []
+    for key, build in ((("cases.timeline_messages",), _timeline_messages),
+                       (("cases.timeline_events",), _timeline_events)):
+        cursor = sqlcache.execute(key, build, case.id)
+        rows = tuple(tuple(row) for row in cursor.fetchall())
+        found.append((rows, tuple(cursor.description or ())))
+        cursor.close()
+    (messages, message_columns), (events, event_columns) = found
+    return TimelineRows(case.id, messages, events, message_columns, event_columns)
+
+
+class _Replay:
+    """A spent cursor's rows again, for peewee's result wrapper (which converts the fields)."""
+
+    def __init__(self, description, rows):
+        self.description = description
+        self._rows = iter(rows)
+
+    def fetchone(self):
+        return next(self._rows, None)
+
+    def close(self):
+        pass
+
+
+def _converted(key, build, case_id, rows, columns):
+    """``rows`` as ``_run`` would give them (fields converted by peewee)."""
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _TEMPLATES[key] = build(case_id)
+    return list(template._get_cursor_wrapper(_Replay(columns, rows)))
+
+
+def timeline_of(case, rows: TimelineRows | None = None):
     """Messages and audit events of a case, interleaved by time, each with who: two queries of
-    plain rows whatever the length. A message's own event ("case.replied" ...) is shown as the
-    message, at that event's place, so things done in one transaction read in order."""
+    plain rows whatever the length (none when ``rows`` of ``timeline_rows`` are given). A
+    message's own event ("case.replied" ...) is shown as the message, at that event's place, so
+    things done in one transaction read in order."""
+    if rows is None:
+        rows = timeline_rows(case)
     messages = [
         TimelineMessage(row[0], row[1], row[2], row[3], _person(row[4], row[5]),
                         _person(row[6], row[7]))
-        for row in _run(("cases.timeline_messages",), _timeline_messages, case.id)]
+        for row in _converted(("cases.timeline_messages",), _timeline_messages, case.id,
+                              rows.messages, rows.message_columns)]
     events = [
         TimelineEvent(row[0], case.id, case.organisation_id, row[1], row[2], row[3], row[4],
                       row[5], _person(row[6], row[7]))
-        for row in _run(("cases.timeline_events",), _timeline_events, case.id)]
+        for row in _converted(("cases.timeline_events",), _timeline_events, case.id,
+                              rows.events, rows.event_columns)]
     shown = {m.id for m in messages}
     own_event = {e.subject_id: e.id for e in events
                  if e.subject_type == "message" and e.subject_id in shown}

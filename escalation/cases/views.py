@@ -19,7 +19,7 @@ from ..models import CASE_STATUS_LABELS, PRIORITY_LABELS, Member
 from ..permissions import can_reassign, can_view_case, can_work_case, is_staff_lead
 from ..web import (contact_or_404, fragment, in_agent_view, render_page_or_partial,
                    require, wants_partial)
-from . import service
+from . import service, timeline_cache
 from .forms import (ContactForm, InboundForm, NewCaseForm, NoteForm, PriorityForm, ReassignForm,
                     ReplyForm, RequestMoreForm, StatusForm, TakeForm)
 
@@ -162,7 +162,7 @@ def _render_case(case, access, now, partial, *, status=200, trigger=None, bound=
     if page or partial not in (REGIONS["header"], REGIONS["timeline"]):
         context["forms"] = _forms(case, access, from_queue=from_queue, bound=bound)
     if page or partial == REGIONS["timeline"]:
-        context["timeline"] = service.timeline_of(case)
+        context["timeline_html"] = timeline_cache.timeline_html(case)
     if page:
         context["panels"] = nav.panels_for("case", current_user, case, now=now)
     if form_name:

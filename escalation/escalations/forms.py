@@ -65,9 +65,10 @@ class EscalationForm(BaseForm):
         description=_l("How urgent it is for the user."),
         choices=choices([(str(level), PRIORITY_LABELS[level]) for level in PRIORITIES]))
     attachments = MultipleFileField(FIELD_LABELS["attachments"])
-    # Ticked (or the warning's "Send anyway" button) when the description is shorter than the
-    # item's minimum and the agent sends it all the same.
-    confirm_short = BooleanField(_l("Send it anyway with this short description"))
+    # Ticked (or the warning's "Send anyway" button) when the description and/or the
+    # troubleshooting is shorter than the item's minimum and the agent sends it all the same: one
+    # confirmation covers every short text. Its label names them (``confirm_short_label``).
+    confirm_short = BooleanField()
 
     def __init__(self, *args, item, org, pending=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,12 +106,11 @@ class EscalationForm(BaseForm):
         _raise(rules.subject_problem(field.data))
 
     def validate_description(self, field):
-        # Too short is a warning (``description_warning``), not a refusal.
+        # Too short is a warning (``short_warning``), not a refusal.
         _raise(rules.detail_problem("description", field.data))
 
     def validate_troubleshooting(self, field):
-        _raise(rules.detail_problem("troubleshooting", field.data,
-                                    self.item.min_troubleshooting_length))
+        _raise(rules.detail_problem("troubleshooting", field.data))
 
     def validate_serial_number(self, field):
         _raise(rules.serial_problem(field.data))
@@ -133,20 +133,39 @@ class EscalationForm(BaseForm):
         field = getattr(self, name)
         return field.validate(self, extra_validators=[getattr(type(self), f"validate_{name}")])
 
-    @property
-    def min_description_length(self):
-        return self.item.min_description_length
+    # -- the detail fields (description, troubleshooting): a short text is a warning
 
-    def description_length(self):
-        return len((self.description.data or "").strip())
+    def min_length(self, name):
+        return rules.min_length(self.item, name)
 
-    def description_warning(self):
-        """The warning when the description is written but shorter than the item's minimum."""
-        return rules.description_warning(self.description.data, self.item.min_description_length)
+    def text_length(self, name):
+        return len((self[name].data or "").strip())
+
+    def short_warning(self, name):
+        """The warning when the field is written but shorter than the item's minimum."""
+        return rules.short_detail_warning(name, self[name].data, self.min_length(name))
+
+    def short_fields(self):
+        """The detail fields that are written but short, in the form's order."""
+        return rules.short_fields({name: self[name].data for name in rules.SHORT_DETAIL_FIELDS},
+                                  self.item)
+
+    def short_warnings(self):
+        return [(name, self.short_warning(name)) for name in self.short_fields()]
+
+    def confirm_short_label(self):
+        """The confirmation's label, naming the short texts it lets through."""
+        short = set(self.short_fields())
+        if short == {"description", "troubleshooting"}:
+            return _l("Send it anyway with the short description and troubleshooting")
+        if short == {"troubleshooting"}:
+            return _l("Send it anyway with this short troubleshooting text")
+        return _l("Send it anyway with this short description")
 
     def needs_short_confirmation(self):
-        """Sent with a too-short description and without confirming it: warn, keep nothing."""
-        return bool(self.description_warning()) and not self.confirm_short.data
+        """Sent with a too-short description or troubleshooting and without confirming it: warn,
+        keep nothing."""
+        return bool(self.short_fields()) and not self.confirm_short.data
 
     def help_for(self, name):
         """The item's own help for a field, shown after the field's standard help."""

@@ -77,36 +77,56 @@ def subject_problem(value):
     return None
 
 
-def detail_problem(name, value, minimum=0):
-    """Description and troubleshooting: required, and not endless. Troubleshooting must also be
-    long enough to be useful; a short description only gets a warning (``description_warning``)."""
+def detail_problem(name, value):
+    """Description and troubleshooting: required, and not endless. Shorter than the item's
+    minimum is only a warning (``short_detail_warning``), never a refusal."""
     value = (value or "").strip()
     if not value:
         return REQUIRED_MESSAGES[name]
     if len(value) > TEXT_MAX:
         return _l("This text is too long: at most %(max)d characters.", max=TEXT_MAX)
-    if name == "troubleshooting" and len(value) < minimum:
-        return _l("Too short to tell the next tier what was tried (%(count)d of at least "
-                  "%(min)d characters): write down every step and what happened.",
-                  count=len(value), min=minimum)
     return None
 
 
-def is_short_description(value, minimum) -> bool:
-    """Written, but shorter than the item's minimum (empty is a different matter: required)."""
+# The texts the routine pushes for detail in: shorter than the item's minimum, the agent is
+# warned and may send them anyway after one confirmation that covers them all.
+SHORT_DETAIL_FIELDS = ("description", "troubleshooting")
+
+
+def min_length(item, name) -> int:
+    """The item's recommended minimum length for a detail field (0: no minimum)."""
+    if item is None:
+        return 0
+    return {"description": item.min_description_length,
+            "troubleshooting": item.min_troubleshooting_length}[name]
+
+
+def is_short(value, minimum) -> bool:
+    """Written, but shorter than the minimum (empty is a different matter: required)."""
     value = (value or "").strip()
     return bool(value) and len(value) < minimum
 
 
-def description_warning(value, minimum):
-    """The warning for a description shorter than the item's minimum (None when it is long
+def short_detail_warning(name, value, minimum):
+    """The warning for a detail field shorter than the item's minimum (None when it is long
     enough, or empty: then it is required, see ``detail_problem``). The agent may send it anyway
     after confirming."""
-    if not is_short_description(value, minimum):
+    if not is_short(value, minimum):
         return None
-    return _l("The description is shorter than the recommended %(min)s characters. Add as much "
-              "detail as you can, so the next tier need not ask. If there is no more to say, "
-              "confirm and send it anyway.", min=LazyString(format_number, minimum))
+    minimum = LazyString(format_number, minimum)
+    if name == "description":
+        return _l("The description is shorter than the recommended %(min)s characters. Add as "
+                  "much detail as you can, so the next tier need not ask. If there is no more to "
+                  "say, confirm and send it anyway.", min=minimum)
+    return _l("The troubleshooting text is shorter than the recommended %(min)s characters. Write "
+              "down every step that was tried and what happened, so the next tier does not repeat "
+              "it. If there is no more to say, confirm and send it anyway.", min=minimum)
+
+
+def short_fields(values: dict, item) -> list[str]:
+    """The detail fields written but shorter than the item's minimum, in the form's order."""
+    return [name for name in SHORT_DETAIL_FIELDS
+            if is_short(values.get(name), min_length(item, name))]
 
 
 def serial_problem(value):
@@ -154,20 +174,21 @@ def priority_problem(value):
 
 def packet_problems(values: dict, item, *, short_confirmed=False) -> list[tuple[str, object]]:
     """Every problem with a whole form's values (the service's own check), as (field, message).
-    A too-short description counts unless the agent confirmed sending it anyway."""
+    A too-short description or troubleshooting counts unless the agent confirmed sending it
+    anyway (one confirmation covers both)."""
     required = set(item.required_fields) if item is not None else set()
-    description = detail_problem("description", values.get("description"))
-    if description is None and not short_confirmed:
-        description = description_warning(values.get("description"),
-                                          item.min_description_length if item else 0)
+    details = {}
+    for name in SHORT_DETAIL_FIELDS:
+        details[name] = detail_problem(name, values.get(name))
+        if details[name] is None and not short_confirmed:
+            details[name] = short_detail_warning(name, values.get(name), min_length(item, name))
     checks = [
         ("requester", required_problem("requester", values.get("requester"))),
         ("requested_for", required_problem("requested_for", values.get("requested_for"))
          if "requested_for" in required else None),
         ("subject", subject_problem(values.get("subject"))),
-        ("description", description),
-        ("troubleshooting", detail_problem("troubleshooting", values.get("troubleshooting"),
-                                           item.min_troubleshooting_length if item else 0)),
+        ("description", details["description"]),
+        ("troubleshooting", details["troubleshooting"]),
         ("serial_number", serial_problem(values.get("serial_number"))),
         ("colleagues", colleagues_problem(values.get("colleagues"))),
         ("colleagues_note", note_problem(values.get("colleagues_note"),

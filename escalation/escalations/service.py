@@ -541,9 +541,10 @@ def submit_form(actor, item, values: FormValues, *, case=None, token=None, short
                 now):
     """Escalate the case (created first when there is none) into the item's next inbox, with the
     form kept as an immutable packet and the pending attachments attached. Returns the packet.
-    A description shorter than the item's minimum is refused unless ``short_confirmed`` (the
-    agent saw the warning and chose to send it anyway). The requester is told by email after
-    the transaction has committed."""
+    A description or troubleshooting text shorter than the item's minimum is refused unless
+    ``short_confirmed`` (the agent saw the warning and chose to send it anyway; one confirmation
+    covers both). The packet and the audit event record which texts were confirmed short. The
+    requester is told by email after the transaction has committed."""
     with database.atomic():
         kept = list(Attachment.pending_for(actor, token))
         snapshot = _values_dict(values)
@@ -574,9 +575,8 @@ def submit_form(actor, item, values: FormValues, *, case=None, token=None, short
         if not created:
             _update_case_people(case, requester, requested_for, now=now)
         data = _packet_data(item, values, requester, requested_for, kept, origin, target, created)
-        data["short_description_confirmed"] = bool(
-            short_confirmed and rules.is_short_description(values.description,
-                                                           item.min_description_length))
+        data["short_confirmed_fields"] = rules.short_fields(snapshot, item) if short_confirmed \
+            else []
         packet = EscalationPacket.create(
             organisation=actor.organisation_id, escalation=escalation, case=case, item=item,
             submitted_by=actor, submitted_at=now,
@@ -585,7 +585,7 @@ def submit_form(actor, item, values: FormValues, *, case=None, token=None, short
         audit.record(actor, "escalations.form_submitted", organisation=actor.organisation_id,
                      case=case, subject=packet, now=now, escalation_id=escalation.id,
                      inbox_id=target.id, item_id=item.id, case_created=created,
-                     short_description_confirmed=data["short_description_confirmed"])
+                     short_confirmed_fields=data["short_confirmed_fields"])
     notify_requester(packet, now=now)
     return packet
 

@@ -262,17 +262,19 @@ def validate_field(name):
                                   labels=escalation_labels())
 
 
-@bp.post("/description-length")
+@bp.post("/length/<name>")
 @login_required
-def description_length():
-    """The description's length hint, counted as the agent types (htmx): how many characters,
-    and below the item's minimum the nudge to add detail."""
+def detail_length(name):
+    """A detail field's length hint (description or troubleshooting), counted as the agent
+    types (htmx): how many characters, and below the item's minimum the nudge to add detail."""
+    if name not in rules.SHORT_DETAIL_FIELDS:
+        abort(404)
     item, case = _form_target()
     form = EscalationForm(item=item, org=_org())
     return render_page_or_partial(
-        "escalations/description_length.html", "escalations/_description_length.html", form=form,
-        item=item, case=case, action=_form_url(item, case),
-        hint_url=url_for("escalations.description_length", item=item.id,
+        "escalations/detail_length.html", "escalations/_detail_length.html", form=form,
+        name=name, item=item, case=case, action=_form_url(item, case),
+        hint_url=url_for("escalations.detail_length", name=name, item=item.id,
                          case=case.id if case else None))
 
 

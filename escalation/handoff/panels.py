@@ -10,23 +10,29 @@ the page passes panel variables in.
 """
 from flask_babel import lazy_gettext as _l
 
-from .. import nav
+from .. import nav, sqlcache
 from . import permissions, service, worksession
 from .forms import ActionForm, CodeForm
 from .models import HandoffCode, WorkSession
 
 
+def _live_code(case_id, member_id, now):
+    """The live code this member issued for the case (at most one is live per case)."""
+    return (HandoffCode.select().where((HandoffCode.case == case_id) & HandoffCode.live_expr(now)
+                                       & (HandoffCode.issued_by == member_id)).limit(1))
+
+
 def case_context(member, case, now):
     if case is None or not permissions.may_view_case(member, case):
         return None
-    sessions = list(WorkSession.of_case(case))
+    # Both queries run on every view of the case page: compiled once (sqlcache).
+    sessions = sqlcache.select(("handoff.case_sessions",), WorkSession.of_case, case.id)
     current = next((s for s in reversed(sessions) if s.is_open), None)
     shown = current or (sessions[-1] if sessions else None)
     done, total = worksession.progress(shown) if shown else (0, 0)
     photos = worksession.photo_counts([shown.id]).get(shown.id, 0) if shown else 0
-    live_code = (HandoffCode.select().where((HandoffCode.case == case.id)
-                                            & HandoffCode.live_expr(now)
-                                            & (HandoffCode.issued_by == member.id)).first())
+    live = sqlcache.select(("handoff.live_code",), _live_code, case.id, member.id, now)
+    live_code = live[0] if live else None
     return {"handoff_panel": {
         "case": case, "session": shown, "sessions": len(sessions), "done": done, "total": total,
         "percent": round(100 * done / total) if total else 0, "photos": photos,

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from peewee import IntegrityError, fn
 
+from .. import sqlcache
 from ..db import bulk_update, database, is_postgres
 from ..models import Case, Escalation, Inbox, Message
 from .business_time import BusinessCalendar
@@ -174,13 +175,31 @@ def open_clocks(case_id):
                 .order_by(Clock.id))
 
 
+# reconcile_many's reads run for every event on a case: their SQL is compiled once per number of
+# cases (sqlcache), the id lists padded to a few sizes.
+
+def _open_clocks_query(ids):
+    return (Clock.select().where(Clock.case.in_(ids) & Clock.stopped_at.is_null())
+            .order_by(Clock.id))
+
+
 def _open_clocks_of(case_ids) -> dict:
     """The open clocks of these cases, by case id, oldest first (one query)."""
     found = {case_id: [] for case_id in case_ids}
-    for clock in (Clock.select().where(Clock.case.in_(list(case_ids)) & Clock.stopped_at.is_null())
-                  .order_by(Clock.id)):
+    ids = sqlcache.padded(case_ids)
+    for clock in sqlcache.models(Clock, ("sla.open_clocks", len(ids)), _open_clocks_query, ids):
         found[clock.case_id].append(clock)
     return found
+
+
+def _cases_query(ids):
+    return Case.select().where(Case.id.in_(ids))
+
+
+def _cases_of(case_ids) -> dict:
+    ids = sqlcache.padded(case_ids)
+    return {case.id: case for case in
+            sqlcache.models(Case, ("sla.cases", len(ids)), _cases_query, ids)}
 
 
 def _start_policy_clock(case, kind, at, cal, running):
@@ -194,11 +213,15 @@ def _stop_open(running, clock, at, cal):
     running.remove(clock)
 
 
+def _tracks_query(ids):
+    query = CaseTrack.select().where(CaseTrack.case.in_(ids)).order_by(CaseTrack.case)
+    return query.for_update() if is_postgres() else query
+
+
 def _lock_tracks(case_ids) -> dict:
-    query = CaseTrack.select().where(CaseTrack.case.in_(list(case_ids))).order_by(CaseTrack.case)
-    if is_postgres():
-        query = query.for_update()
-    return {track.case_id: track for track in query}
+    ids = sqlcache.padded(case_ids)
+    return {track.case_id: track for track in
+            sqlcache.models(CaseTrack, ("sla.tracks", len(ids)), _tracks_query, ids)}
 
 
 def _new_track(case, now, cal, running):
@@ -218,13 +241,18 @@ def _new_track(case, now, cal, running):
     return track
 
 
+def _last_messages_query(ids):
+    return (Message.select(Message.case, Message.kind, fn.MAX(Message.created_at).alias("last"))
+            .where(Message.case.in_(ids) & Message.kind.in_(("in", "out")))
+            .group_by(Message.case, Message.kind))
+
+
 def _last_messages_of(case_ids) -> dict:
     """``{case_id: (last inbound, last outgoing)}`` (one query)."""
     found = {}
-    rows = (Message.select(Message.case, Message.kind, fn.MAX(Message.created_at).alias("last"))
-            .where(Message.case.in_(list(case_ids)) & Message.kind.in_(("in", "out")))
-            .group_by(Message.case, Message.kind).tuples())
-    for case_id, kind, last in rows:
+    ids = sqlcache.padded(case_ids)
+    for case_id, kind, last in sqlcache.rows(("sla.last_messages", len(ids)),
+                                             _last_messages_query, ids):
         found.setdefault(case_id, {})[kind] = _as_datetime(last)
     return {case_id: (found.get(case_id, {}).get("in"), found.get(case_id, {}).get("out"))
             for case_id in case_ids}
@@ -249,7 +277,7 @@ def reconcile_many(case_ids, now, *, cal: BusinessCalendar | None = None,
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
-    cases = {case.id: case for case in Case.select().where(Case.id.in_(ids))}
+    cases = _cases_of(ids)
     ids = [case_id for case_id in ids if case_id in cases]
     if not ids:
         return {}
@@ -260,13 +288,26 @@ def reconcile_many(case_ids, now, *, cal: BusinessCalendar | None = None,
     seen = {}
     for case_id in ids:
         case = cases[case_id]
-        if cal is None and case.organisation_id not in calendars:
-            calendars[case.organisation_id] = calendar_for(case.organisation_id)
         seen[case_id] = _reconcile_one(case, tracks.get(case_id), messages[case_id],
                                        running[case_id], now,
-                                       cal or calendars[case.organisation_id])
+                                       cal or _LazyCalendar(calendars, case.organisation_id))
     _save_tracks([observed.track for observed in seen.values()])
     return seen
+
+
+class _LazyCalendar:
+    """The organisation's calendar, loaded (three queries) only when a clock needs business
+    time: a claim of cases without clocks, or one that changes no clock, never loads it."""
+
+    def __init__(self, calendars, org_id):
+        self._calendars, self._org_id, self._calendar = calendars, org_id, None
+
+    def __getattr__(self, name):
+        if self._calendar is None:
+            if self._org_id not in self._calendars:
+                self._calendars[self._org_id] = calendar_for(self._org_id)
+            self._calendar = self._calendars[self._org_id]
+        return getattr(self._calendar, name)
 
 
 TRACK_FIELDS = (CaseTrack.status, CaseTrack.priority, CaseTrack.case_version,

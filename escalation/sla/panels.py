@@ -47,9 +47,13 @@ def clock_text(cv) -> str:
     return text
 
 
+def _clocks_of(case_id):
+    return Clock.select().where(Clock.case == case_id).order_by(Clock.id)
+
+
 def case_clocks(case, now):
     """The clocks to show for a case: every open one, and the last stopped one of each kind."""
-    rows = list(Clock.select().where(Clock.case == case.id).order_by(Clock.id))
+    rows = sqlcache.select(("sla.case_clocks",), _clocks_of, case.id)
     if not rows:
         return []  # no calendar to load (three queries) for a case without clocks
     cal = calendar_for(case.organisation_id)
@@ -152,7 +156,8 @@ def canned_panel(member, case, now):
     if case is None or case.status == "closed" or not access.may_work(member, case, now):
         return None
     language = canned.case_language(case, member.organisation)
-    rows = list(canned.for_org(member.organisation_id, language))
+    rows = (sqlcache.select(("sla.canned_for",), canned.for_org, member.organisation_id, language)
+            if language else list(canned.for_org(member.organisation_id, language)))
     if not rows:
         return None
     people = canned.people_of(case)
@@ -161,15 +166,19 @@ def canned_panel(member, case, now):
                                          for row in rows]}}
 
 
+def _solved_with(case_id):
+    from .models import ArticleCase
+    return (ArticleCase.select(ArticleCase.article)
+            .where((ArticleCase.case == case_id) & (ArticleCase.kind == "solved_with")))
+
+
 def article_panel(member, case, now):
     """Articles matching the case's subject; "solved with this article" for whoever works it."""
     from . import access, articles
-    from .models import ArticleCase
     if case is None:
         return None
     rows = articles.suggest(member.organisation_id, case.subject)
-    used = {link.article_id for link in ArticleCase.select(ArticleCase.article)
-            .where((ArticleCase.case == case.id) & (ArticleCase.kind == "solved_with"))}
+    used = {row[0] for row in sqlcache.rows(("sla.solved_with",), _solved_with, case.id)}
     if not rows and not used:
         return None
     can_use = case.status in ("open", "waiting") and access.may_work(member, case, now)

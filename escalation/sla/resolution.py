@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .. import audit
+from .. import audit, sqlcache
 from ..db import database, is_postgres
 from ..errors import Conflict, DomainError, Expired, Invalid, NotFound
 from ..cases.service import resolution_note
@@ -103,9 +103,16 @@ def _last_holder_from_track(case):
     return CaseTrack.select(CaseTrack.last_holder).where(CaseTrack.case == case.id).scalar()
 
 
+def _latest_of(case_id):
+    return (Resolution.select().where(Resolution.case == case_id)
+            .order_by(Resolution.resolved_at.desc(), Resolution.id.desc()).limit(1))
+
+
 def latest_for(case):
-    return (Resolution.select().where(Resolution.case == case.id)
-            .order_by(Resolution.resolved_at.desc(), Resolution.id.desc()).first())
+    """The case's latest resolution, or None (the case page asks on every view: the SQL is
+    compiled once, ``sqlcache``)."""
+    found = sqlcache.select(("sla.latest_resolution",), _latest_of, case.id)
+    return found[0] if found else None
 
 
 # ---------------------------------------------------------------------------------------------

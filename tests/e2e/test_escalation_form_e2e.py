@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from escalation.escalations.models import EscalationPacket
 from escalation.models import Case
 from tests import factories
 from tests import factories_escalations as fx
@@ -130,8 +131,11 @@ def test_the_form_works_without_javascript(live_server, new_page, org, agent):
         assert case.requester.name == "Lena Lind"
 
 
-def test_a_short_description_is_counted_live_warned_and_sent_anyway(live_server, new_page, org,
-                                                                     agent):
+@pytest.mark.parametrize("e2e_backend", ["sqlite", "postgres"])
+def test_short_texts_are_counted_live_warned_and_sent_anyway(live_server, new_page, org, agent,
+                                                             e2e_backend):
+    """A short description and a short troubleshooting text: each counted as it is typed, one
+    warning naming both, one "Skicka ändå" sends them."""
     desk = _desk(live_server, org, agent)
     page = new_page(locale="sv-SE")
     sign_in(page, live_server, agent, goto=f"/escalations/form?item={desk.item.id}")
@@ -145,13 +149,23 @@ def test_a_short_description_is_counted_live_warned_and_sent_anyway(live_server,
     description.press_sequentially("Svart skärm.", delay=20)
     expect(hint).to_contain_text("12 av rekommenderade 40 tecken")
     expect(description).to_be_focused()
+    steps = form.locator("textarea[name=troubleshooting]")
+    steps_hint = page.locator("#troubleshooting-length")
+    expect(steps_hint).not_to_contain_text("rekommenderade")
+    steps.fill("")
+    steps.press_sequentially("Omstart.", delay=20)
+    expect(steps_hint).to_contain_text("8 av rekommenderade 20 tecken")
+    expect(steps).to_be_focused()
     mark_document(page)
     form.get_by_role("button", name="Eskalera", exact=True).click()
     warning = page.locator("#escalation-form .warning-summary")
     expect(warning).to_contain_text("Inget har skickats än.")
-    expect(warning).to_contain_text("kortare än de rekommenderade 40 tecknen")
+    expect(warning).to_contain_text("Beskrivningen är kortare än de rekommenderade 40 tecknen")
+    expect(warning).to_contain_text("Felsökningen är kortare än de rekommenderade 20 tecknen")
+    expect(warning.get_by_role("button")).to_have_count(1)
     assert same_document(page), "the warning was a page load, not an htmx swap"
     expect(description).to_have_value("Svart skärm.")
+    expect(steps).to_have_value("Omstart.")
     with live_server.db():
         assert Case.select().where(Case.organisation == org).count() == 0
     warning.get_by_role("button", name="Skicka ändå").click()
@@ -159,3 +173,5 @@ def test_a_short_description_is_counted_live_warned_and_sent_anyway(live_server,
     with live_server.db():
         case = Case.select().where(Case.organisation == org).get()
         assert case.inbox_id == desk.l2.id
+        packet = EscalationPacket.get(EscalationPacket.case == case)
+        assert packet.data["short_confirmed_fields"] == ["description", "troubleshooting"]
