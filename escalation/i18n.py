@@ -1,5 +1,6 @@
 """Locale and time zone selection, and formatting helpers for templates."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
@@ -55,11 +56,18 @@ _TIME_LETTERS = frozenset("ahHKkmsbB")
 
 def _part(pattern, locale, letters, key):
     """``pattern.apply`` for one locale, remembering each text by ``key(local time)`` when the
-    pattern only uses ``letters``."""
+    pattern only uses ``letters`` (a time of day written with digits only, as "HH:mm", is put
+    together directly: a list shows a different time on each row)."""
     fields = {value[0] for kind, value in babel_dates.tokenize_pattern(pattern.pattern)
               if kind == "field"}
     if not fields <= letters:
         return lambda local: pattern.apply(local, locale)
+    if letters is _TIME_LETTERS:
+        known = (pattern.pattern, str(locale))
+        if known not in _quick_times:
+            _quick_times[known] = _quick_time(pattern, locale)
+        if _quick_times[known] is not None:
+            return _quick_times[known]
     texts = {}
 
     def apply(local):
@@ -70,6 +78,68 @@ def _part(pattern, locale, letters, key):
             texts[at] = text = pattern.apply(local, locale)
             return text
     return apply
+
+
+_QUICK_TIME = {("H", 1): "{h}", ("H", 2): "{h:02d}", ("h", 1): "{h12}", ("h", 2): "{h12:02d}",
+               ("m", 1): "{m}", ("m", 2): "{m:02d}", ("s", 1): "{s}", ("s", 2): "{s:02d}"}
+
+
+_quick_times: dict = {}  # (pattern, locale) -> ``_quick_time``'s answer, per process
+
+
+def _quick_time(pattern, locale):
+    """A function giving ``pattern.apply``'s text for a time of day of hours, minutes, seconds
+    and an AM/PM marker, without Babel's per-field machinery; used only when it gives Babel's
+    own text for every minute of a day (else None)."""
+    parts = []
+    for kind, value in babel_dates.tokenize_pattern(pattern.pattern):
+        if kind == "chars":
+            parts.append(value.replace("{", "{{").replace("}", "}}"))
+        elif value in _QUICK_TIME:
+            parts.append(_QUICK_TIME[value])
+        elif value == ("a", 1):
+            parts.append("{period}")
+        else:
+            return None
+    template = "".join(parts)
+    try:
+        periods = locale.day_periods["format"]["abbreviated"]
+        am, pm = periods["am"], periods["pm"]
+    except (KeyError, TypeError):
+        return None
+
+    def quick(local):
+        h = local.hour
+        return template.format(h=h, h12=h % 12 or 12, m=local.minute, s=local.second,
+                               period=am if h < 12 else pm)
+    probe = datetime(2026, 3, 29, 0, 0, 7)
+    for minute in range(0, 24 * 60, 7):
+        at = probe.replace(hour=minute // 60, minute=minute % 60)
+        if quick(at) != pattern.apply(at, locale):
+            return None
+    return quick
+
+
+def _fast_zone(tzinfo):
+    """The same time zone from the standard library (``zoneinfo``), whose conversions cost a
+    fraction of pytz's, when it gives the same offsets over a few years of DST changes; else
+    ``tzinfo`` itself."""
+    name = getattr(tzinfo, "zone", None)
+    if not name:
+        return tzinfo
+    try:
+        fast = ZoneInfo(name)
+    except (KeyError, ValueError):  # no such zone in the system's data (ZoneInfoNotFoundError)
+        return tzinfo
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    for hours in range(0, 3 * 366 * 24, 11):
+        at = start + timedelta(hours=hours)
+        if at.astimezone(fast).utcoffset() != at.astimezone(tzinfo).utcoffset():
+            return tzinfo
+    return fast
+
+
+_fast_zones: dict = {}  # pytz zone -> the same zone from zoneinfo (or itself), per process
 
 
 def _day(local):
@@ -104,20 +174,28 @@ class _DateTimeFormatter:
         self.locale, self.tzinfo = locale, tzinfo
         self._patterns = {}
         self._ago = {}
+        if tzinfo not in _fast_zones:
+            _fast_zones[tzinfo] = _fast_zone(tzinfo)
+        self._zone = _fast_zones[tzinfo]  # for patterns that do not name the zone
 
     def _pattern(self, format):
         if format not in self._patterns:
+            date = babel_dates.parse_pattern(babel_dates.get_date_format(format, self.locale))
+            time = babel_dates.parse_pattern(babel_dates.get_time_format(format, self.locale))
+            letters = {value[0] for pattern in (date, time)
+                       for kind, value in babel_dates.tokenize_pattern(pattern.pattern)
+                       if kind == "field"}
             self._patterns[format] = (
                 str(babel_dates.get_datetime_format(format, locale=self.locale)).replace("'", ""),
-                _part(babel_dates.parse_pattern(babel_dates.get_date_format(format, self.locale)),
-                      self.locale, _DATE_LETTERS, _day),
-                _part(babel_dates.parse_pattern(babel_dates.get_time_format(format, self.locale)),
-                      self.locale, _TIME_LETTERS, _second_of_day))
+                _part(date, self.locale, _DATE_LETTERS, _day),
+                _part(time, self.locale, _TIME_LETTERS, _second_of_day),
+                # A pattern naming the zone keeps Babel's own (pytz) zone object.
+                self._zone if letters <= _DATE_LETTERS | _TIME_LETTERS else self.tzinfo)
         return self._patterns[format]
 
     def __call__(self, value: datetime, format: str) -> str:
-        whole, date_part, time_part = self._pattern(format)
-        local = value.astimezone(self.tzinfo)
+        whole, date_part, time_part, zone = self._pattern(format)
+        local = value.astimezone(zone)
         return whole.replace("{0}", time_part(local)).replace("{1}", date_part(local))
 
     def ago(self, delta) -> str:
@@ -190,12 +268,15 @@ class _NumberFormatter:
         return babel_numbers.format_decimal(number, locale=self.locale)
 
 
+_SMALL = tuple(str(n) for n in range(1000))
 _number_formatters: dict = {}  # by locale name: derived from Babel's data, kept for the process
 
 
 def format_number(number) -> str:
     """A number in the viewer's language (``|numberformat``): the same text as Flask-Babel's
     ``format_number``, faster (an overview shows some two hundred counts)."""
+    if type(number) is int and 0 <= number < 1000:
+        return _SMALL[number]  # no grouping, Latin digits (Babel's default) in every locale
     ctx = _babel_context()
     last = getattr(ctx, "eskalera_numbers", None)  # (the request's Locale, its formatter)
     if last is not None and last[0] is getattr(ctx, "babel_locale", None):

@@ -47,7 +47,8 @@ EXTENSION = "eskalera.timeline_cache"
 
 
 class FragmentCache:
-    """A bounded LRU of ``key -> (rows, html)``; thread-safe (threaded workers)."""
+    """A bounded LRU of ``key -> (rows, html)``; thread-safe (threaded workers). Also used by
+    ``action_forms_cache``."""
 
     def __init__(self, max_entries=MAX_ENTRIES, max_chars=MAX_CHARS):
         self.max_entries, self.max_chars = max_entries, max_chars
@@ -64,10 +65,12 @@ class FragmentCache:
         return self._chars
 
     def get(self, key, rows):
-        """The HTML stored under ``key`` if it was rendered from rows equal to ``rows``."""
+        """The HTML stored under ``key`` if it was rendered from rows equal to ``rows`` (None:
+        a fragment whose key says it all)."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and found[0].same_as(rows):
+            if found is not None and (found[0].same_as(rows) if found[0] is not None
+                                      else rows is None):
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return found[1]
@@ -96,6 +99,8 @@ class FragmentCache:
 
 def _size(rows, html):
     """Roughly the characters an entry holds: its HTML and the text of its rows."""
+    if rows is None:
+        return len(html)
     text = sum(len(value) for row in rows.messages + rows.events for value in row
                if isinstance(value, str))
     return len(html) + text + 16 * (len(rows.messages) + len(rows.events))

@@ -19,7 +19,7 @@ from ..models import CASE_STATUS_LABELS, PRIORITY_LABELS, Member
 from ..permissions import can_reassign, can_view_case, can_work_case, is_staff_lead
 from ..web import (contact_or_404, fragment, in_agent_view, render_page_or_partial,
                    require, wants_partial)
-from . import service, timeline_cache
+from . import action_forms_cache, service, timeline_cache
 from .forms import (ContactForm, InboundForm, NewCaseForm, NoteForm, PriorityForm, ReassignForm,
                     ReplyForm, RequestMoreForm, StatusForm, TakeForm)
 
@@ -129,24 +129,57 @@ def _assignee_choices(case):
     return choices([("", pool)] + people)
 
 
+class _Forms(dict):
+    """The case page's forms by name, each built when first read: a page whose forms are kept
+    rendered (``action_forms_cache``) builds none of them."""
+
+    def __init__(self):
+        super().__init__()
+        self._makers = {}
+
+    def lazy(self, name, make):
+        self._makers[name] = make
+        dict.__setitem__(self, name, None)
+
+    def __setitem__(self, name, form):
+        self._makers.pop(name, None)
+        dict.__setitem__(self, name, form)
+
+    def __getitem__(self, name):
+        form = dict.__getitem__(self, name)
+        if form is None and name in self._makers:
+            form = self._makers.pop(name)()
+            dict.__setitem__(self, name, form)
+        return form
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+def _reassign_form(case, nxt):
+    form = ReassignForm(formdata=None, prefix="reassign", next=nxt,
+                        assignee=str(case.assignee_id or ""))
+    form.assignee.choices = _assignee_choices(case)
+    return form
+
+
 def _forms(case, access, *, from_queue, bound=None):
     """Every action form of the case page, unbound (with the case's current values), with
-    ``bound`` (a form bound to this request) in its place."""
+    ``bound`` (a form bound to this request) in its place; each built when first used."""
     nxt = "queue" if from_queue else ""
-    forms = {}
+    forms = _Forms()
     if access.work:
-        forms["reply"] = ReplyForm(formdata=None, prefix="reply", next=nxt)
-        forms["note"] = NoteForm(formdata=None, prefix="note", next=nxt)
-        forms["inbound"] = InboundForm(formdata=None, prefix="inbound", next=nxt)
-        forms["status"] = StatusForm(formdata=None, prefix="status", next=nxt, status=case.status)
-        forms["priority"] = PriorityForm(formdata=None, prefix="priority", next=nxt,
-                                         priority=case.priority)
+        forms.lazy("reply", lambda: ReplyForm(formdata=None, prefix="reply", next=nxt))
+        forms.lazy("note", lambda: NoteForm(formdata=None, prefix="note", next=nxt))
+        forms.lazy("inbound", lambda: InboundForm(formdata=None, prefix="inbound", next=nxt))
+        forms.lazy("status", lambda: StatusForm(formdata=None, prefix="status", next=nxt,
+                                                status=case.status))
+        forms.lazy("priority", lambda: PriorityForm(formdata=None, prefix="priority", next=nxt,
+                                                    priority=case.priority))
     if access.take:
-        forms["take"] = TakeForm(formdata=None, prefix="take", next=nxt)
+        forms.lazy("take", lambda: TakeForm(formdata=None, prefix="take", next=nxt))
     if access.reassign:
-        forms["reassign"] = ReassignForm(formdata=None, prefix="reassign", next=nxt,
-                                         assignee=str(case.assignee_id or ""))
-        forms["reassign"].assignee.choices = _assignee_choices(case)
+        forms.lazy("reassign", lambda: _reassign_form(case, nxt))
     if bound is not None:
         forms[bound._prefix.rstrip("-")] = bound
     return forms
@@ -165,6 +198,13 @@ def _render_case(case, access, now, partial, *, status=200, trigger=None, bound=
         context["timeline_html"] = timeline_cache.timeline_html(case)
     if page:
         context["panels"] = nav.panels_for("case", current_user, case, now=now)
+    if bound is None and "notice" not in extra:  # unbound forms: kept rendered
+        if page and "reply" in context["forms"]:
+            context["actions_html"] = action_forms_cache.actions_html(case, context["forms"],
+                                                                      from_queue)
+        if page or partial == REGIONS["controls"]:
+            context["controls_html"] = action_forms_cache.controls_html(case, context["forms"],
+                                                                        from_queue)
     if form_name:
         context["form"] = context["forms"].get(form_name)
     return render_page_or_partial("cases/show.html", partial, status=status, trigger=trigger,

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from .. import nav
+from .. import nav, sqlcache
 from ..cases import service as cases_service
 from ..cases.service import ContactDetails
 from ..clock import utcnow
@@ -627,12 +627,17 @@ def _path_changed(item):
 # ---------------------------------------------------------------------------------------------
 # Places on other areas' pages
 
+def _first_items(organisation_id):
+    return CatalogItem.for_org(organisation_id).limit(8)
+
+
 def _landing_panel(member, _obj, now):
-    items = list(CatalogItem.for_org(member.organisation).limit(8))
+    # On every landing: its SQL compiled once (sqlcache).
+    items = sqlcache.select(("escalations.landing",), _first_items, member.organisation_id)
     if not any(item.key == "escalation" for item in items):
         # Not made yet (or archived, or beyond the first eight): make sure it exists.
         service.ensure_default_catalog(member.organisation, now=now or utcnow())
-        items = list(CatalogItem.for_org(member.organisation).limit(8))
+        items = list(_first_items(member.organisation_id))
     return {"catalog_items": items} if items else None
 
 

@@ -20,7 +20,8 @@ from peewee import SQL, Select, fn
 from peewee import Case as When
 
 from .. import sqlcache
-from ..models import Case, Escalation, Inbox, InboxOwner, Member, Queue, User
+from ..models import (PRIORITY_LABELS, REPLY_STATUS_LABELS, Case, Escalation, Inbox, InboxOwner,
+                      Member, Queue, User)
 from ..permissions import can_view_case
 from . import permissions as may
 from . import service
@@ -121,11 +122,47 @@ def _waiting_query(inbox_ids, now, shown):
     for number, inbox_id in enumerate(inbox_ids):
         first = Case.waiting_in(inbox_id, now).select(Case.id).limit(shown).alias(f"w{number}")
         arms.append(Select([first], [first.c.id]))
-    return Case.waiting_in(Case.inbox, now).where(Case.id.in_(reduce(operator.add, arms)))
+    return (Case.waiting_in(Case.inbox, now).select(*SHOWN)
+            .where(Case.id.in_(reduce(operator.add, arms))))
+
+
+# What the lists show of a case: these columns as a ``Listed`` (a model instance per case cost
+# more than its query: defaults and a conversion for every field).
+SHOWN = (Case.id, Case.inbox, Case.queue, Case.subject, Case.reply_status, Case.priority,
+         Case.waiting_since, Case.claim_expires_at)
+
+
+@dataclass(slots=True)
+class Listed:
+    """A case as the overview's lists show it."""
+
+    id: int
+    inbox_id: int
+    queue_id: int
+    subject: str
+    reply_status: str
+    priority: int
+    waiting_since: object
+    claim_expires_at: object
+    queue_name: str = ""
+    inbox_name: str = ""
+
+    def reply_status_label(self):
+        return REPLY_STATUS_LABELS.get(self.reply_status, self.reply_status)
+
+    def priority_label(self):
+        return PRIORITY_LABELS.get(self.priority, self.priority)
+
+
+def _listed(key, build, *args) -> list[Listed]:
+    """``build(*args)`` (a select of ``SHOWN``) as ``Listed`` rows, its SQL compiled once."""
+    since, expires = Case.waiting_since.python_value, Case.claim_expires_at.python_value
+    return [Listed(r[0], r[1], r[2], r[3], r[4], r[5], since(r[6]), expires(r[7]))
+            for r in sqlcache.rows(key, build, *args)]
 
 
 def _mine_query(member_id, now, inbox_ids):
-    return (Case.select()
+    return (Case.select(*SHOWN)
             .where((Case.claimed_by == member_id) & Case.claim_live_expr(now)
                    & Case.is_open_expr() & Case.inbox.in_(inbox_ids))
             .order_by(Case.claim_expires_at, Case.id))
@@ -158,8 +195,8 @@ class Overview:
         names = {g.queue_id: g.queue_name for s in self.by_id.values() for g in s.groups}
         ids = [s.inbox.id for s in self.by_id.values() if s.unclaimed]
         if ids:
-            for case in sqlcache.models(Case, ("overview.waiting", len(ids), WAITING_SHOWN),
-                                        _waiting_query, tuple(ids), self.now, WAITING_SHOWN):
+            for case in _listed(("overview.waiting", len(ids), WAITING_SHOWN), _waiting_query,
+                                tuple(ids), self.now, WAITING_SHOWN):
                 case.queue_name = names.get(case.queue_id, "")
                 self.by_id[case.inbox_id].waiting.append(case)
         return list(self.by_id.values())
@@ -168,8 +205,7 @@ class Overview:
     def mine(self):
         """My live claims in these inboxes, the soonest to lapse first."""
         ids = sqlcache.padded(self.by_id)
-        mine = sqlcache.models(Case, ("overview.mine", len(ids)), _mine_query, self.member.id,
-                               self.now, ids)
+        mine = _listed(("overview.mine", len(ids)), _mine_query, self.member.id, self.now, ids)
         for case in mine:
             case.inbox_name = self.by_id[case.inbox_id].inbox.name
         return mine
