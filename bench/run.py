@@ -78,7 +78,8 @@ PAGES = [
      "/threads?q=printer"),
     # Every report of the last 30 days (the default period): aggregate queries over the
     # organisation's escalations, claims, clocks and cases (issue 6).
-    ("reports_30d", "Reports page (30 days)", "list", "supervisor", "/reports"),
+    ("reports_30d", "Reports page, 30 days (extra: no ratio target)", "extra", "supervisor",
+     "/reports"),
 ]
 HTMX_PAGES = {"threads_fragment"}
 REFERENCES = [("ref_hello", "Reference: Flask hello-world", "/hello"),
