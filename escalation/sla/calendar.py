@@ -30,14 +30,13 @@ class Calendars(dict):
         return self[org_id]
 
 
-def request_calendar(org_id) -> BusinessCalendar:
-    """``calendar_for``, loaded once per request: a request that records several events (a claim
-    of a batch) reconciles each case's clocks with the same calendar. Saving the settings or a
-    closed day forgets it (``forget_request_calendars``)."""
+def request_calendars() -> Calendars:
+    """The calendars of this request, each loaded once: a request that records several events (a
+    claim of a batch) reconciles each case's clocks with the same calendar. Saving the settings
+    or a closed day forgets them (``forget_request_calendars``). Outside a request: a fresh set."""
     if not has_request_context():
-        return calendar_for(org_id)
-    cache = g.setdefault("_sla_calendars", Calendars())
-    return cache[org_id]
+        return Calendars()
+    return g.setdefault("_sla_calendars", Calendars())
 
 
 def forget_request_calendars(event=None):

@@ -24,7 +24,7 @@ from .. import sqlcache
 from ..db import bulk_update, database, is_postgres
 from ..models import Case, Escalation, Inbox, Message
 from .business_time import BusinessCalendar
-from .calendar import calendar_for
+from .calendar import Calendars, calendar_for
 from .models import POLICY_CLOCK_KINDS, CaseTrack, Clock, SlaPolicy, TierTarget
 
 OPEN_STATUSES = ("open", "waiting")
@@ -281,7 +281,7 @@ def reconcile_many(case_ids, now, *, cal: BusinessCalendar | None = None,
     ids = [case_id for case_id in ids if case_id in cases]
     if not ids:
         return {}
-    calendars = calendars if calendars is not None else {}
+    calendars = calendars if calendars is not None else Calendars()
     tracks = _lock_tracks(ids)
     messages = _last_messages_of(ids)
     running = _open_clocks_of(ids)
@@ -304,8 +304,6 @@ class _LazyCalendar:
 
     def __getattr__(self, name):
         if self._calendar is None:
-            if self._org_id not in self._calendars:
-                self._calendars[self._org_id] = calendar_for(self._org_id)
             self._calendar = self._calendars[self._org_id]
         return getattr(self._calendar, name)
 

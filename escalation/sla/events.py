@@ -9,7 +9,7 @@ from peewee import JOIN
 from ..audit import subscribe
 from ..db import database, is_postgres
 from ..models import Case, Inbox, InboxOwner, Member
-from .calendar import forget_request_calendars, request_calendar, settings_for
+from .calendar import forget_request_calendars, request_calendars, settings_for
 from .clocks import reconcile, reconcile_many
 from .models import CaseTrack
 from .notifications import notify_contact, notify_member, requesters_of
@@ -37,7 +37,7 @@ def on_events(events):
     try:
         with database.atomic():
             seen = reconcile_many([event.case_id for event in events], first.created_at,
-                                  calendars=_RequestCalendars())
+                                  calendars=request_calendars())
             for observed in seen.values():
                 inform(observed, first.actor_id, first.created_at)
             for event in events:
@@ -49,17 +49,6 @@ def on_events(events):
             raise
         log.exception("SLA bookkeeping failed for events %s (%s)",
                       [event.id for event in events], first.action)
-
-
-class _RequestCalendars(dict):
-    """Calendars by organisation, each loaded once per request."""
-
-    def __missing__(self, org_id):
-        self[org_id] = request_calendar(org_id)
-        return self[org_id]
-
-    def __contains__(self, org_id):
-        return True
 
 
 def inform(seen, actor_id, now):
